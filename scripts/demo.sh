@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The README's first command: installs what is missing, builds the component and the bundled C
+# example, runs the example in Wasmtime under the component and drives a real LLDB 22 session
+# against it, printing the transcript. With a .wasm path, debugs that program and leaves LLDB
+# interactive instead.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "==> building the component (release, wasm32-wasip2)"
+cargo build --quiet --release --target wasm32-wasip2
+component="$root/target/wasm32-wasip2/release/wasm_gdbstub.wasm"
+
+app="${1:-}"
+if [ -z "$app" ]; then
+  mkdir -p target/demo
+  echo "==> building the bundled example tests/fixtures/c/app.c"
+  clang-22 --target=wasm32-wasip1 -g -O0 tests/fixtures/c/app.c -o target/demo/app.wasm
+  app="target/demo/app.wasm"
+  interactive=0
+else
+  interactive=1
+fi
+
+log="$(mktemp)"
+wasmtime run -D debugger="$component" -D arg=127.0.0.1:0 "$app" >"$log.out" 2>"$log" &
+wasmtime_pid=$!
+trap 'kill $wasmtime_pid 2>/dev/null || true; rm -f "$log" "$log.out"' EXIT
+
+addr=""
+for _ in $(seq 1 300); do
+  addr="$(sed -n 's/.*listening on \([0-9.:]*\).*/\1/p' "$log" | head -n1)"
+  [ -n "$addr" ] && break
+  sleep 0.1
+done
+if [ -z "$addr" ]; then
+  echo "the debug component did not start listening:" >&2
+  cat "$log" >&2
+  exit 1
+fi
+echo "==> Wasmtime is running $app under the debugger at $addr"
+cat "$log"
+
+connect="process connect --plugin wasm connect://$addr"
+if [ "$interactive" = 1 ]; then
+  echo "==> starting LLDB ($connect)"
+  lldb-22 -o "$connect"
+  exit 0
+fi
+
+line_of() { grep -n "MARK: $1\$" tests/fixtures/c/app.c | cut -d: -f1; }
+echo "==> scripted LLDB session"
+lldb-22 -b --no-lldbinit \
+  -o "$connect" \
+  -o "image list" \
+  -o "breakpoint set --name fact" \
+  -o "continue" \
+  -o "continue" \
+  -o "bt" \
+  -o "frame variable" \
+  -o "up" \
+  -o "frame variable" \
+  -o "down" \
+  -o "finish" \
+  -o "frame variable n" \
+  -o "breakpoint delete --force" \
+  -o "breakpoint set --file app.c --line $(line_of loop_body)" \
+  -o "continue" \
+  -o "next" \
+  -o "frame variable sum i" \
+  -o "step" \
+  -o "bt 2" \
+  -o "finish" \
+  -o "target variable g_value" \
+  -o "breakpoint delete --force" \
+  -o "continue"
+wait $wasmtime_pid || true
+echo "==> program output"
+cat "$log.out"

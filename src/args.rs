@@ -1,0 +1,124 @@
+//! Command-line arguments of the component (what follows `-D arg=` on Wasmtime's command line).
+
+use clap::Parser;
+use std::net::SocketAddr;
+
+/// LLDB debug server for WebAssembly running in Wasmtime.
+///
+/// Loaded by `wasmtime run -D debugger=wasm_gdbstub.wasm -D arg=127.0.0.1:1234 app.wasm`.
+#[derive(Parser, Debug, Clone, PartialEq, Eq)]
+#[command(name = "wasm-gdbstub", version)]
+pub struct Options {
+    /// Address to listen on. Port 0 picks a free port and reports it.
+    #[arg(default_value = "127.0.0.1:1234")]
+    pub listen: String,
+
+    /// Allow listening on a non-loopback address. Anyone who reaches the port can read and
+    /// write the program's memory.
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// Log protocol and debuggee events (repeat for more detail).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Why the stub refuses to start.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ArgsError {
+    /// `--help`, `--version` or a parse error: the text to show the user.
+    Message(String),
+    NotLoopback(SocketAddr),
+    BadAddress(String),
+}
+
+impl std::fmt::Display for ArgsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArgsError::Message(m) => f.write_str(m.trim_end()),
+            ArgsError::NotLoopback(a) => write!(
+                f,
+                "refusing to listen on non-loopback address {a}: anyone who can reach it could read \
+                 and write the program's memory; pass --allow-remote to do it anyway"
+            ),
+            ArgsError::BadAddress(a) => {
+                write!(f, "invalid listen address `{a}`: expected IP:PORT, e.g. 127.0.0.1:1234")
+            }
+        }
+    }
+}
+
+impl Options {
+    /// Parses the component's argv (argv[0] first, as Wasmtime passes it).
+    pub fn parse_args(args: &[String]) -> Result<Options, ArgsError> {
+        let options =
+            Options::try_parse_from(args).map_err(|e| ArgsError::Message(e.render().to_string()))?;
+        let addr = options.listen_addr()?;
+        if !addr.ip().is_loopback() && !options.allow_remote {
+            return Err(ArgsError::NotLoopback(addr));
+        }
+        Ok(options)
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ArgsError> {
+        let text = self.listen.trim();
+        // A bare port is accepted as a convenience, always on loopback.
+        if let Ok(port) = text.parse::<u16>() {
+            return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+        }
+        if let Some(port) = text.strip_prefix("localhost:") {
+            if let Ok(port) = port.parse::<u16>() {
+                return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+            }
+        }
+        text.parse().map_err(|_| ArgsError::BadAddress(text.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, ArgsError> {
+        let argv: Vec<String> =
+            std::iter::once("wasm-gdbstub").chain(args.iter().copied()).map(String::from).collect();
+        Options::parse_args(&argv)
+    }
+
+    #[test]
+    fn defaults_to_loopback_1234() {
+        let o = parse(&[]).unwrap();
+        assert_eq!(o.listen_addr().unwrap(), "127.0.0.1:1234".parse().unwrap());
+        assert_eq!(o.verbose, 0);
+    }
+
+    #[test]
+    fn port_zero_and_bare_port() {
+        assert_eq!(parse(&["127.0.0.1:0"]).unwrap().listen_addr().unwrap().port(), 0);
+        assert_eq!(
+            parse(&["4321"]).unwrap().listen_addr().unwrap(),
+            "127.0.0.1:4321".parse().unwrap()
+        );
+        assert_eq!(
+            parse(&["localhost:9"]).unwrap().listen_addr().unwrap(),
+            "127.0.0.1:9".parse().unwrap()
+        );
+        assert!(parse(&["[::1]:5"]).is_ok());
+    }
+
+    #[test]
+    fn remote_needs_explicit_option() {
+        assert!(matches!(parse(&["0.0.0.0:1234"]), Err(ArgsError::NotLoopback(_))));
+        assert!(parse(&["0.0.0.0:1234", "--allow-remote"]).unwrap().allow_remote);
+    }
+
+    #[test]
+    fn bad_address_and_help_are_messages() {
+        assert!(matches!(parse(&["nonsense"]), Err(ArgsError::BadAddress(_))));
+        match parse(&["--help"]) {
+            Err(ArgsError::Message(m)) => assert!(m.contains("--allow-remote")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(parse(&["-vv"]).unwrap().verbose, 2);
+    }
+}

@@ -1,0 +1,211 @@
+//! Bookkeeping for every breakpoint the stub wants planted in Wasmtime: the user's (`Z0`), the
+//! temporary ones that emulate a single step, and which of them a hit belongs to.
+//!
+//! Wasmtime's breakpoints are refcounted per module and pc; we keep one host breakpoint per site
+//! no matter how many reasons want it, so removing a step's temporaries never removes the user's
+//! breakpoint at the same place and vice versa.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A code location: protocol module index and module-relative byte offset.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Site {
+    pub module: u32,
+    pub pc: u32,
+}
+
+/// A breakpoint the step engine planted, honoured only in the activation at `depth` (the number of
+/// Wasm frames on the stack when that activation is the innermost one).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct StepTarget {
+    pub site: Site,
+    pub depth: usize,
+}
+
+/// A user breakpoint. `only_at_depth` is set for a breakpoint LLDB planted on a return address of
+/// the stack it was looking at (`finish`, or stepping out of a callee): LLDB 22 gives every Wasm
+/// frame the same CFA, so it would accept the first activation that reaches that address, which
+/// in a recursion is a deeper one. We honour such a breakpoint only in the activation it was for.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserBreakpoint {
+    pub only_at_depth: Option<usize>,
+}
+
+/// What a breakpoint hit at some site and depth means.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// The pending step is complete (whether or not a user breakpoint is also here: LLDB tells
+    /// that from its own breakpoint sites when the stop is a plain trap).
+    StepDone,
+    /// A user breakpoint, outside any step or interrupting one.
+    User,
+    /// Only breakpoints meant for another activation or no longer wanted: resume silently.
+    Spurious,
+}
+
+#[derive(Default, Debug)]
+pub struct Breakpoints {
+    user: BTreeMap<Site, UserBreakpoint>,
+    step: Vec<StepTarget>,
+    planted: BTreeSet<Site>,
+}
+
+/// Host breakpoint edits needed to make the planted set match what is wanted.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct Edits {
+    pub add: Vec<Site>,
+    pub remove: Vec<Site>,
+}
+
+impl Breakpoints {
+    /// Returns false if the user breakpoint already existed (its condition is left alone).
+    pub fn add_user(&mut self, site: Site, bp: UserBreakpoint) -> bool {
+        if self.user.contains_key(&site) {
+            return false;
+        }
+        self.user.insert(site, bp);
+        true
+    }
+
+    pub fn remove_user(&mut self, site: Site) -> bool {
+        self.user.remove(&site).is_some()
+    }
+
+    pub fn user_sites(&self) -> impl Iterator<Item = (&Site, &UserBreakpoint)> {
+        self.user.iter()
+    }
+
+    pub fn step_targets(&self) -> &[StepTarget] {
+        &self.step
+    }
+
+    pub fn has_user(&self, site: Site) -> bool {
+        self.user.contains_key(&site)
+    }
+
+    pub fn stepping(&self) -> bool {
+        !self.step.is_empty()
+    }
+
+    pub fn set_step(&mut self, targets: Vec<StepTarget>) {
+        self.step = targets;
+    }
+
+    pub fn clear_step(&mut self) {
+        self.step.clear();
+    }
+
+    /// Forgets every user breakpoint and step target (a debugger detached or disconnected).
+    pub fn clear_all(&mut self) {
+        self.user.clear();
+        self.step.clear();
+    }
+
+    fn wanted(&self) -> BTreeSet<Site> {
+        self.user.keys().copied().chain(self.step.iter().map(|t| t.site)).collect()
+    }
+
+    /// The host edits that bring the planted set in line with what is wanted. The caller applies
+    /// them and reports failures with [`Breakpoints::planting_failed`].
+    pub fn sync(&mut self) -> Edits {
+        let wanted = self.wanted();
+        let edits = Edits {
+            add: wanted.difference(&self.planted).copied().collect(),
+            remove: self.planted.difference(&wanted).copied().collect(),
+        };
+        self.planted = wanted;
+        edits
+    }
+
+    pub fn planting_failed(&mut self, site: Site) {
+        self.planted.remove(&site);
+    }
+
+    pub fn planted(&self) -> &BTreeSet<Site> {
+        &self.planted
+    }
+
+    /// Classifies a breakpoint stop. `sites` are the sites whose breakpoint could have stopped
+    /// here: the pc itself, plus earlier sites Wasmtime may have slipped forward to this pc.
+    pub fn classify(&self, sites: &[Site], depth: usize) -> Hit {
+        let step_done =
+            self.step.iter().any(|t| t.depth == depth && sites.contains(&t.site));
+        if step_done {
+            return Hit::StepDone;
+        }
+        let user = sites.iter().filter_map(|s| self.user.get(s)).any(|bp| match bp.only_at_depth {
+            Some(d) => d == depth,
+            None => true,
+        });
+        if user { Hit::User } else { Hit::Spurious }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(pc: u32) -> Site {
+        Site { module: 0, pc }
+    }
+
+    #[test]
+    fn user_and_step_share_one_host_breakpoint() {
+        let mut bps = Breakpoints::default();
+        bps.add_user(site(10), UserBreakpoint::default());
+        assert_eq!(bps.sync(), Edits { add: vec![site(10)], remove: vec![] });
+        bps.set_step(vec![StepTarget { site: site(10), depth: 2 }, StepTarget { site: site(20), depth: 2 }]);
+        assert_eq!(bps.sync(), Edits { add: vec![site(20)], remove: vec![] });
+        bps.clear_step();
+        assert_eq!(bps.sync(), Edits { add: vec![], remove: vec![site(20)] });
+        assert!(bps.remove_user(site(10)));
+        assert_eq!(bps.sync(), Edits { add: vec![], remove: vec![site(10)] });
+        assert_eq!(bps.sync(), Edits::default());
+    }
+
+    #[test]
+    fn step_target_only_in_its_activation() {
+        let mut bps = Breakpoints::default();
+        bps.set_step(vec![StepTarget { site: site(30), depth: 3 }]);
+        assert_eq!(bps.classify(&[site(30)], 3), Hit::StepDone);
+        assert_eq!(bps.classify(&[site(30)], 4), Hit::Spurious);
+        assert_eq!(bps.classify(&[site(31)], 3), Hit::Spurious);
+    }
+
+    #[test]
+    fn user_breakpoint_interrupts_a_step_elsewhere() {
+        let mut bps = Breakpoints::default();
+        bps.add_user(site(5), UserBreakpoint::default());
+        bps.set_step(vec![StepTarget { site: site(30), depth: 3 }]);
+        assert_eq!(bps.classify(&[site(5)], 7), Hit::User);
+        assert_eq!(bps.classify(&[site(30)], 3), Hit::StepDone);
+    }
+
+    #[test]
+    fn return_address_breakpoint_honoured_only_at_its_depth() {
+        let mut bps = Breakpoints::default();
+        bps.add_user(site(40), UserBreakpoint { only_at_depth: Some(2) });
+        assert_eq!(bps.classify(&[site(40)], 5), Hit::Spurious);
+        assert_eq!(bps.classify(&[site(40)], 2), Hit::User);
+        // A second Z0 for the same site keeps the first one's condition.
+        assert!(!bps.add_user(site(40), UserBreakpoint::default()));
+    }
+
+    #[test]
+    fn slipped_sites_are_recognised() {
+        let mut bps = Breakpoints::default();
+        bps.set_step(vec![StepTarget { site: site(50), depth: 1 }]);
+        assert_eq!(bps.classify(&[site(52), site(50)], 1), Hit::StepDone);
+    }
+
+    #[test]
+    fn failed_plant_is_retried_next_sync() {
+        let mut bps = Breakpoints::default();
+        bps.add_user(site(1), UserBreakpoint::default());
+        assert_eq!(bps.sync().add, vec![site(1)]);
+        bps.planting_failed(site(1));
+        assert_eq!(bps.sync().add, vec![site(1)]);
+        bps.clear_all();
+        assert_eq!(bps.sync().remove, vec![site(1)]);
+    }
+}

@@ -1,0 +1,256 @@
+//! Running the debuggee between stops: starts a continue (a step is a continue with temporary
+//! breakpoints planted, see `crate::stepping`) and decides what each host event means: a stop to
+//! report, a silent resume, or the end of the program.
+
+use crate::breakpoints::{Hit, Site, StepTarget};
+use crate::bytecode::{InstrKind, TrapReason};
+use crate::gdb::{GdbTarget, ResumeRequest};
+use crate::host::{Event, Resumption};
+use crate::stepping;
+
+/// Why the debuggee stopped, as the protocol layer reports it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// A user breakpoint (`swbreak`).
+    Breakpoint,
+    /// A completed step: a plain SIGTRAP, so LLDB's step plans take it.
+    StepDone,
+    Trap(TrapReason),
+    /// Ctrl-C / `process interrupt`.
+    Interrupted,
+    /// A Wasm exception was thrown.
+    Exception,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Stopped(Stop),
+    /// The program finished.
+    Exited,
+    /// Nothing to report; the debuggee runs on.
+    Running,
+}
+
+/// Depth of a step target planted before any frame exists (the initial stop): any activation.
+const ANY_DEPTH: usize = usize::MAX;
+
+#[derive(Default)]
+pub struct Execution {
+    running: Option<Resumption>,
+    interrupt_requested: bool,
+    finished: bool,
+}
+
+impl Execution {
+    pub fn is_running(&self) -> bool {
+        self.running.is_some()
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Resumes the paused debuggee as LLDB asked.
+    pub fn start(&mut self, target: &mut GdbTarget<'_>, request: ResumeRequest) {
+        if self.running.is_some() || self.finished {
+            return;
+        }
+        let plan = match request {
+            ResumeRequest::Continue => Vec::new(),
+            ResumeRequest::Step => step_plan(target),
+        };
+        target.log(1, || format!("resume {request:?} plan={plan:?}"));
+        target.breakpoints.set_step(plan);
+        target.sync_breakpoints();
+        self.resume(target);
+    }
+
+    fn resume(&mut self, target: &mut GdbTarget<'_>) {
+        target.debuggee.stack.clear();
+        self.running = Some(Resumption::start(target.debuggee.host));
+    }
+
+    /// Waits until the running debuggee reports an event.
+    pub async fn ready(&mut self) {
+        match self.running.as_mut() {
+            Some(r) => r.ready().await,
+            None => std::future::pending::<()>().await,
+        }
+    }
+
+    pub fn interrupt(&mut self, target: &GdbTarget<'_>) {
+        if self.running.is_some() {
+            self.interrupt_requested = true;
+            target.debuggee.host.interrupt();
+        }
+    }
+
+    /// Takes the finished event and decides what it means.
+    pub fn on_event(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
+        let Some(resumption) = self.running.take() else { return Outcome::Running };
+        let event = match resumption.finish(target.debuggee.host) {
+            Ok(event) => event,
+            // The host could not say what happened; the store is unusable, treat it as the end.
+            Err(e) => {
+                target.log(1, || format!("event error: {e:?}"));
+                self.finished = true;
+                return Outcome::Exited;
+            }
+        };
+        target.log(2, || format!("event {event:?}"));
+        let outcome = match event {
+            Event::Complete => {
+                self.finished = true;
+                return Outcome::Exited;
+            }
+            Event::Breakpoint => self.on_breakpoint(target),
+            Event::Trap => {
+                target.debuggee.refresh_stack();
+                Outcome::Stopped(Stop::Trap(trap_reason(target)))
+            }
+            Event::Interrupted if self.interrupt_requested => {
+                target.debuggee.refresh_stack();
+                Outcome::Stopped(Stop::Interrupted)
+            }
+            Event::Exception(_) => {
+                target.debuggee.refresh_stack();
+                Outcome::Stopped(Stop::Exception)
+            }
+            Event::Interrupted | Event::InjectedCallReturn(_) => Outcome::Running,
+        };
+        match outcome {
+            Outcome::Running => self.resume(target),
+            Outcome::Stopped(_) => {
+                self.interrupt_requested = false;
+                target.breakpoints.clear_step();
+                target.sync_breakpoints();
+            }
+            Outcome::Exited => {}
+        }
+        outcome
+    }
+
+    fn on_breakpoint(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
+        target.debuggee.refresh_stack();
+        let Some(top) = target.debuggee.stack.first() else { return Outcome::Running };
+        let depth = target.debuggee.stack.len();
+        let here = Site { module: top.module, pc: top.pc };
+        let sites = slip_sources(target, here);
+        let any_depth = target
+            .breakpoints
+            .step_targets()
+            .iter()
+            .any(|t| t.depth == ANY_DEPTH && sites.contains(&t.site));
+        if any_depth {
+            return Outcome::Stopped(Stop::StepDone);
+        }
+        match target.breakpoints.classify(&sites, depth) {
+            Hit::StepDone => Outcome::Stopped(Stop::StepDone),
+            Hit::User => Outcome::Stopped(Stop::Breakpoint),
+            Hit::Spurious => {
+                let known = sites.iter().any(|s| {
+                    target.breakpoints.has_user(*s)
+                        || target.breakpoints.step_targets().iter().any(|t| t.site == *s)
+                });
+                if known {
+                    Outcome::Running
+                } else if target.breakpoints.stepping() {
+                    // Not a site we know: the host stopped somewhere we did not predict. Ending the
+                    // step here is safer than running away.
+                    Outcome::Stopped(Stop::StepDone)
+                } else {
+                    Outcome::Stopped(Stop::Breakpoint)
+                }
+            }
+        }
+    }
+
+    /// While no debugger is attached: breakpoints are gone, so every stop but the end resumes.
+    pub fn on_event_detached(&mut self, target: &mut GdbTarget<'_>) -> bool {
+        self.interrupt_requested = false;
+        match self.on_event(target) {
+            Outcome::Exited => true,
+            Outcome::Running => false,
+            Outcome::Stopped(_) => {
+                self.resume(target);
+                false
+            }
+        }
+    }
+
+    /// Stops a running debuggee so a new client can attach. Returns false if the program ended.
+    pub async fn stop_for_attach(&mut self, target: &mut GdbTarget<'_>) -> bool {
+        if self.finished {
+            return false;
+        }
+        if self.running.is_none() {
+            return true;
+        }
+        self.interrupt(target);
+        loop {
+            self.ready().await;
+            match self.on_event(target) {
+                Outcome::Exited => return false,
+                Outcome::Stopped(_) => return true,
+                Outcome::Running => self.interrupt(target),
+            }
+        }
+    }
+}
+
+/// The temporary breakpoints for one step from the current stop.
+fn step_plan(target: &GdbTarget<'_>) -> Vec<StepTarget> {
+    let stack = target.debuggee.frame_sites();
+    let Some(top) = stack.first() else {
+        // Not started: the step ends at the first instruction of the entry function.
+        return target
+            .debuggee
+            .entry_site()
+            .map(|s| StepTarget { site: Site { module: s.module, pc: s.pc }, depth: ANY_DEPTH })
+            .into_iter()
+            .collect();
+    };
+    let Some(module) = target.debuggee.module(top.module) else { return Vec::new() };
+    let Some(info) = module.info.as_ref() else { return Vec::new() };
+    match info.step_targets(&module.bytes, top.pc) {
+        Ok(successors) => stepping::plan(&stack, &successors),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The sites whose breakpoint could have stopped at `here`: `here` itself and earlier sites that
+/// Wasmtime slides forward to it because they hold no code of their own (block heads, `else`,
+/// inner `end`s).
+fn slip_sources(target: &GdbTarget<'_>, here: Site) -> Vec<Site> {
+    let mut sites = vec![here];
+    let known = target.breakpoints.has_user(here)
+        || target.breakpoints.step_targets().iter().any(|t| t.site == here);
+    if known {
+        return sites;
+    }
+    let Some(module) = target.debuggee.module(here.module) else { return sites };
+    let Some(info) = module.info.as_ref() else { return sites };
+    let Some(func) = info.func_containing(here.pc) else { return sites };
+    let Ok(boundaries) = info.instruction_boundaries(&module.bytes, func) else { return sites };
+    let Ok(position) = boundaries.binary_search(&here.pc) else { return sites };
+    for &pc in boundaries[..position].iter().rev() {
+        let slides = info.instruction_at(&module.bytes, pc).is_ok_and(|instr| {
+            matches!(instr.kind, InstrKind::End | InstrKind::Else)
+                || (instr.kind == InstrKind::BlockStart && !instr.text.starts_with("if"))
+        });
+        if !slides {
+            break;
+        }
+        sites.push(Site { module: here.module, pc });
+    }
+    sites
+}
+
+fn trap_reason(target: &GdbTarget<'_>) -> TrapReason {
+    let Some(top) = target.debuggee.stack.first() else { return TrapReason::Unknown };
+    let Some(module) = target.debuggee.module(top.module) else { return TrapReason::Unknown };
+    match module.info.as_ref() {
+        Some(info) => info.trap_reason(&module.bytes, top.pc),
+        None => TrapReason::Unknown,
+    }
+}

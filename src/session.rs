@@ -1,0 +1,243 @@
+//! One debugger connection: drives gdbstub's state machine with bytes from the socket and events
+//! from the debuggee, and turns execution outcomes into stop replies.
+
+use crate::connection::{Client, ReplyBuffer};
+use crate::execution::{Execution, Outcome, Stop};
+use crate::gdb::{GdbTarget, THREAD};
+use futures_lite::future;
+use gdbstub::common::Signal;
+use gdbstub::stub::state_machine::GdbStubStateMachine;
+use gdbstub::stub::{DisconnectReason, GdbStub, MultiThreadStopReason};
+use gdbstub_arch::wasm::reg::id::WasmRegId;
+use wstd::iter::AsyncIterator;
+use wstd::net::TcpListener;
+
+/// gdbstub's packet buffer, advertised to LLDB as `PacketSize`. LLDB sizes memory reads by it,
+/// and reading module images is most of what happens at connect.
+pub const PACKET_BUFFER: usize = 1 << 20;
+
+/// How a session ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// `D`: the client detached; the program runs on.
+    Detached,
+    /// The connection closed without a detach.
+    ConnectionLost,
+    /// `k`: end the run.
+    Killed,
+    /// The program finished while attached.
+    Exited,
+}
+
+type Machine<'a, 'd> = GdbStubStateMachine<'a, GdbTarget<'d>, ReplyBuffer>;
+
+enum Wake {
+    Event,
+    Data(usize),
+    Visitor(Option<std::io::Result<wstd::net::TcpStream>>),
+}
+
+fn new_machine<'a, 'd>(target: &mut GdbTarget<'d>, replies: &ReplyBuffer) -> Option<Machine<'a, 'd>> {
+    let stub = GdbStub::builder(replies.clone()).packet_buffer_size(PACKET_BUFFER).build().ok()?;
+    stub.run_state_machine(target).ok()
+}
+
+fn pc_reg(target: &GdbTarget<'_>) -> [u8; 8] {
+    target.current_pc().to_le_bytes()
+}
+
+fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
+    let signal = match stop {
+        Stop::Breakpoint => return MultiThreadStopReason::SwBreak(THREAD),
+        Stop::StepDone | Stop::Exception => Signal::SIGTRAP,
+        Stop::Interrupted => Signal::SIGINT,
+        Stop::Trap(reason) => Signal(reason.signal()),
+    };
+    MultiThreadStopReason::SignalWithThread { tid: THREAD, signal }
+}
+
+pub async fn run(
+    target: &mut GdbTarget<'_>,
+    exec: &mut Execution,
+    client: &mut Client,
+    listener: &TcpListener,
+) -> SessionEnd {
+    let Some(mut machine) = new_machine(target, &client.replies) else { return SessionEnd::ConnectionLost };
+    let mut no_ack = false;
+    loop {
+        if !client.flush().await {
+            return SessionEnd::ConnectionLost;
+        }
+        machine = match machine {
+            GdbStubStateMachine::Disconnected(inner) => {
+                return match inner.get_reason() {
+                    DisconnectReason::Kill => SessionEnd::Killed,
+                    DisconnectReason::Disconnect => SessionEnd::Detached,
+                    DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_) => {
+                        SessionEnd::Exited
+                    }
+                };
+            }
+            GdbStubStateMachine::CtrlCInterrupt(inner) => {
+                exec.interrupt(target);
+                match inner.interrupt_handled(target, None::<MultiThreadStopReason<u64>>) {
+                    Ok(m) => m,
+                    Err(_) => return SessionEnd::ConnectionLost,
+                }
+            }
+            GdbStubStateMachine::Running(inner) => {
+                if let Some(request) = target.resume_request.take() {
+                    exec.start(target, request);
+                }
+                if exec.finished() {
+                    let exited = MultiThreadStopReason::Exited(0);
+                    match inner.report_stop(target, exited) {
+                        Ok(m) => m,
+                        Err(_) => return SessionEnd::Exited,
+                    }
+                } else {
+                    GdbStubStateMachine::Running(inner)
+                }
+            }
+            idle @ GdbStubStateMachine::Idle(_) => idle,
+        };
+        // Wait for whatever comes first: the debuggee stopping, the client speaking, or another
+        // client knocking.
+        let running = matches!(machine, GdbStubStateMachine::Running(_)) && exec.is_running();
+        let wake = future::or(
+            async {
+                if running {
+                    exec.ready().await;
+                    Wake::Event
+                } else {
+                    future::pending().await
+                }
+            },
+            future::or(async { Wake::Data(client.read().await) }, async {
+                Wake::Visitor(listener.incoming().next().await)
+            }),
+        )
+        .await;
+        match wake {
+            Wake::Visitor(Some(Ok(stream))) => {
+                refuse(stream).await;
+            }
+            Wake::Visitor(_) => {}
+            Wake::Data(0) => return SessionEnd::ConnectionLost,
+            Wake::Data(n) => {
+                let bytes = client.received(n).to_vec();
+                if !no_ack && bytes.windows(15).any(|w| w == b"QStartNoAckMode") {
+                    no_ack = true;
+                }
+                machine = match feed(machine, target, exec, &bytes, &client.replies, no_ack) {
+                    Some(m) => m,
+                    None => return SessionEnd::ConnectionLost,
+                };
+            }
+            Wake::Event => {
+                let outcome = exec.on_event(target);
+                machine = match (machine, outcome) {
+                    (GdbStubStateMachine::Running(inner), Outcome::Stopped(stop)) => {
+                        let pc = pc_reg(target);
+                        let mut regs = core::iter::once((WasmRegId::Pc, &pc[..]));
+                        match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs) {
+                            Ok(m) => m,
+                            Err(_) => return SessionEnd::ConnectionLost,
+                        }
+                    }
+                    (GdbStubStateMachine::Running(inner), Outcome::Exited) => {
+                        match inner.report_stop(target, MultiThreadStopReason::Exited(0)) {
+                            Ok(m) => m,
+                            Err(_) => return SessionEnd::Exited,
+                        }
+                    }
+                    (m, _) => m,
+                };
+            }
+        }
+    }
+}
+
+/// Feeds client bytes to gdbstub. A packet gdbstub cannot parse ends its state machine; the
+/// session answers it with an error and goes on with a fresh one, so no packet ends a session.
+fn feed<'a, 'd>(
+    mut machine: Machine<'a, 'd>,
+    target: &mut GdbTarget<'d>,
+    exec: &mut Execution,
+    bytes: &[u8],
+    replies: &ReplyBuffer,
+    no_ack: bool,
+) -> Option<Machine<'a, 'd>> {
+    for &byte in bytes {
+        let result = match machine {
+            GdbStubStateMachine::Idle(inner) => inner.incoming_data(target, byte),
+            GdbStubStateMachine::Running(inner) => {
+                if let Some(request) = target.resume_request.take() {
+                    exec.start(target, request);
+                }
+                inner.incoming_data(target, byte)
+            }
+            GdbStubStateMachine::CtrlCInterrupt(inner) => {
+                exec.interrupt(target);
+                inner.interrupt_handled(target, None::<MultiThreadStopReason<u64>>)
+            }
+            disconnected @ GdbStubStateMachine::Disconnected(_) => return Some(disconnected),
+        };
+        machine = match result {
+            Ok(m) => m,
+            Err(e) => {
+                target.log(1, || format!("bad packet: {e}"));
+                recover(target, exec, replies, no_ack)?
+            }
+        };
+    }
+    Some(machine)
+}
+
+/// A fresh state machine in the state the old one was in: same ack mode, and running if the
+/// debuggee is running. Its setup replies are discarded; the bad packet gets `E01`.
+fn recover<'a, 'd>(
+    target: &mut GdbTarget<'d>,
+    exec: &Execution,
+    replies: &ReplyBuffer,
+    no_ack: bool,
+) -> Option<Machine<'a, 'd>> {
+    let before = replies.take();
+    let mut machine = new_machine(target, replies)?;
+    let mut setup: Vec<u8> = Vec::new();
+    if no_ack {
+        setup.extend_from_slice(b"$QStartNoAckMode#b0");
+    }
+    if exec.is_running() {
+        // Puts gdbstub back in its running state; the debuggee is already running, so the
+        // resume request this produces is dropped.
+        setup.extend_from_slice(b"$c#63");
+    }
+    for byte in setup {
+        machine = match machine {
+            GdbStubStateMachine::Idle(inner) => inner.incoming_data(target, byte).ok()?,
+            GdbStubStateMachine::Running(inner) => inner.incoming_data(target, byte).ok()?,
+            other => other,
+        };
+    }
+    target.resume_request = None;
+    replies.clear();
+    let mut reply = before;
+    if !no_ack {
+        reply.push(b'-');
+    }
+    reply.extend_from_slice(b"$E01#a6");
+    let mut buffer = replies.clone();
+    let _ = gdbstub::conn::Connection::write_all(&mut buffer, &reply);
+    Some(machine)
+}
+
+/// Another client while one is attached: tell it why, and close.
+async fn refuse(stream: wstd::net::TcpStream) {
+    let mut client = Client::new(stream);
+    let message = b"another debugger is attached to this program";
+    let mut hex = String::from("E.");
+    hex.push_str(std::str::from_utf8(message).unwrap_or(""));
+    let checksum = hex.bytes().fold(0u8, |a, b| a.wrapping_add(b));
+    let _ = client.send_raw(format!("${hex}#{checksum:02x}").as_bytes()).await;
+}
