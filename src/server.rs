@@ -108,8 +108,13 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
                 return;
             }
             SessionEnd::Killed => {
+                // gdbstub leaves `k` unanswered; LLDB waits for the exit reply before it
+                // reports the process gone.
                 let _ = client.flush().await;
-                info("wasm-gdbstub: killed by the debugger");
+                let _ = client.send_raw(b"$X09#c1").await;
+                info("wasm-gdbstub: program killed by the debugger");
+                // Returning would let Wasmtime run the program to its end; exiting the debugger
+                // component ends the whole run, as `process kill` promises.
                 std::process::exit(137);
             }
             SessionEnd::Detached | SessionEnd::ConnectionLost => {
