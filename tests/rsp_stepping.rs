@@ -1,0 +1,121 @@
+//! Exact single steps over raw RSP: for each kind of control transfer in `wat/step.wat`, a
+//! breakpoint stops at the instruction, `vCont;s` executes it, and the stop reply must be a plain
+//! trap (no `swbreak`) at exactly the instruction the Wasm semantics say comes next.
+
+mod common;
+
+use common::fixtures::{self, wat_offset_of};
+use common::rsp::{Client, StopReply};
+use common::Debuggee;
+use std::time::Duration;
+
+const WAT: &str = "wat/step.wat";
+
+fn code_addr(offset: u32) -> u64 {
+    0x4000_0000_0000_0000 | u64::from(offset)
+}
+
+fn pc_of(reply: &StopReply) -> u64 {
+    let hex = reply.get("00").unwrap_or_else(|| panic!("stop reply has no pc: {reply:?}"));
+    let bytes = common::rsp::hex_decode(hex).expect("pc is hex");
+    let mut le = [0u8; 8];
+    le[..bytes.len().min(8)].copy_from_slice(&bytes[..bytes.len().min(8)]);
+    u64::from_le_bytes(le)
+}
+
+struct Session {
+    client: Client,
+    _debuggee: Debuggee,
+}
+
+impl Session {
+    fn start() -> Self {
+        let debuggee = Debuggee::spawn(&fixtures::wat_step(), &[], &[]);
+        let mut client = Client::connect(debuggee.addr()).expect("connect");
+        client.set_timeout(Duration::from_secs(20));
+        client.no_ack();
+        assert!(client.request("?").starts_with('T'));
+        Session { client, _debuggee: debuggee }
+    }
+
+    fn run_to(&mut self, mark: &str) {
+        let addr = code_addr(wat_offset_of(WAT, mark));
+        assert_eq!(self.client.request(&format!("Z0,{addr:x},1")), "OK");
+        let reply = StopReply::parse(&self.client.request("vCont;c:p1.-1")).expect("stop reply");
+        assert!(reply.get("swbreak").is_some(), "expected a breakpoint stop at {mark}: {reply:?}");
+        assert_eq!(pc_of(&reply), addr, "breakpoint at {mark}");
+        assert_eq!(self.client.request(&format!("z0,{addr:x},1")), "OK");
+    }
+
+    /// Steps once and returns the stop reply after checking it is a plain trap.
+    fn step(&mut self) -> StopReply {
+        let reply = StopReply::parse(&self.client.request("vCont;s:p1.1")).expect("stop reply");
+        assert_eq!((reply.kind, reply.code), ('T', 5), "{reply:?}");
+        assert!(reply.get("swbreak").is_none(), "a completed step is not a breakpoint: {reply:?}");
+        reply
+    }
+
+    fn assert_step(&mut self, from: &str, to: &str) {
+        self.run_to(from);
+        let reply = self.step();
+        assert_eq!(
+            pc_of(&reply),
+            code_addr(wat_offset_of(WAT, to)),
+            "one step from {from} should land on {to}"
+        );
+    }
+
+    fn stack_depth(&mut self) -> usize {
+        self.client.request("qWasmCallStack:1").len() / 16
+    }
+}
+
+#[test]
+fn every_control_transfer_steps_to_its_successor() {
+    let mut s = Session::start();
+    s.assert_step("start_first", "straight_2");
+    s.assert_step("brif_taken", "brif_taken_target");
+    s.assert_step("brif_not_taken", "brif_fallthrough");
+    s.assert_step("br_table", "br_table_target");
+    s.assert_step("if_false", "if_false_else");
+    s.assert_step("if_true", "if_true_then");
+    s.assert_step("loop_backedge", "loop_top");
+    s.assert_step("call_helper", "helper_entry");
+    assert_eq!(s.stack_depth(), 2, "the callee runs one frame deeper");
+    let reply = s.step();
+    assert_eq!(pc_of(&reply), code_addr(wat_offset_of(WAT, "helper_entry")) + 2);
+    s.assert_step("helper_return", "after_call_helper");
+    assert_eq!(s.stack_depth(), 1, "`return` lands back in the caller");
+    s.assert_step("call_import", "after_call_import");
+    let out = s.client.request("vCont;c:p1.-1");
+    assert!(out.starts_with("W00"), "program runs to its end after steps: {out}");
+}
+
+#[test]
+fn stepping_off_the_end_of_a_function_returns_to_the_caller() {
+    let mut s = Session::start();
+    s.run_to("leaf_last");
+    // `nop`, then the function's final `end` (if Wasmtime can stop there), then the caller.
+    let mut reply = s.step();
+    let after_call = code_addr(wat_offset_of(WAT, "after_call_leaf"));
+    if pc_of(&reply) != after_call {
+        assert_eq!(s.stack_depth(), 2, "still in $leaf, at its final `end`");
+        reply = s.step();
+    }
+    assert_eq!(pc_of(&reply), after_call);
+    assert_eq!(s.stack_depth(), 1);
+}
+
+#[test]
+fn user_breakpoints_still_stop_after_steps() {
+    let mut s = Session::start();
+    let leaf = code_addr(wat_offset_of(WAT, "leaf_entry"));
+    s.run_to("start_first");
+    for _ in 0..3 {
+        s.step();
+    }
+    assert_eq!(s.client.request(&format!("Z0,{leaf:x},1")), "OK");
+    let reply = StopReply::parse(&s.client.request("vCont;c:p1.-1")).expect("stop reply");
+    assert!(reply.get("swbreak").is_some(), "{reply:?}");
+    assert_eq!(pc_of(&reply), leaf);
+}
