@@ -102,12 +102,27 @@ fn to_u32(offset: u64) -> Result<u32, BytecodeError> {
 /// Where a defined function's body lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Body {
+    /// The body's size prefix: where DWARF's `low_pc` (and so LLDB's function address) points.
+    header: u32,
     /// First byte of the body proper (its locals declarations), after the size prefix.
     start: u32,
     /// First instruction.
     entry: u32,
     /// One past the final `end`.
     end: u32,
+}
+
+/// The start of the LEB128 size prefix that ends just before `body_start`: its last byte has the
+/// continuation bit clear, the (at most four) bytes before it have it set.
+fn size_prefix_start(bytes: &[u8], body_start: u64) -> u64 {
+    let mut start = body_start.saturating_sub(1);
+    while start > 0
+        && body_start - start < 5
+        && usize::try_from(start - 1).ok().and_then(|i| bytes.get(i)).is_some_and(|b| b & 0x80 != 0)
+    {
+        start -= 1;
+    }
+    start
 }
 
 /// Per-module metadata needed to answer pc queries. See the module docs.
@@ -360,6 +375,7 @@ impl ModuleInfo {
                     let range = body.range();
                     let entry = body.get_binary_reader_for_operators()?.original_position();
                     info.bodies.push(Body {
+                        header: to_u32(size_prefix_start(bytes, range.start))?,
                         start: to_u32(range.start)?,
                         entry: to_u32(entry)?,
                         end: to_u32(range.end)?,
@@ -484,6 +500,17 @@ impl ModuleInfo {
     /// Offset of the first instruction of a defined function; `None` for imports.
     pub fn func_entry(&self, func_index: u32) -> Option<u32> {
         self.body(func_index).map(|b| b.entry)
+    }
+
+    /// The defined function whose start address ([`ModuleInfo::func_start`]) is exactly `pc`.
+    pub fn func_starting_at(&self, pc: u32) -> Option<u32> {
+        let defined = self.bodies.binary_search_by_key(&pc, |b| b.header).ok()?;
+        self.num_imported_funcs.checked_add(u32::try_from(defined).ok()?)
+    }
+
+    /// Where the function starts for DWARF and LLDB: its body's size prefix. `None` for imports.
+    pub fn func_start(&self, func_index: u32) -> Option<u32> {
+        self.body(func_index).map(|b| b.header)
     }
 
     /// The function body: from its locals declarations (just after the body-size prefix) to one
@@ -1849,6 +1876,22 @@ mod tests {
             info.step_targets(&bytes, try_table).unwrap(),
             same(&[throw1])
         );
+    }
+
+    #[test]
+    fn function_start_is_the_size_prefix() {
+        let (bytes, info) = build(CALLS);
+        let first = info.num_imported_funcs();
+        for func in first..info.num_funcs() {
+            let start = info.func_start(func).unwrap();
+            let body = info.func_body_range(func).unwrap();
+            assert!(start < body.start && body.start - start <= 5);
+            // The prefix encodes the body's length.
+            let mut reader = wasmparser::BinaryReader::new(&bytes[start as usize..], u64::from(start));
+            assert_eq!(reader.read_var_u32().unwrap(), body.end - body.start);
+            assert_eq!(info.func_starting_at(start), Some(func));
+        }
+        assert_eq!(info.func_starting_at(0), None);
     }
 
     #[test]

@@ -1,0 +1,237 @@
+//! Drives `lldb-22` against a running stub, either in batch mode (`-b -o ...`)
+//! or through Python and the SB API, always under a hard timeout.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use super::debuggee::Captured;
+
+/// LLDB is killed after this long.
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `$LLDB`, else `lldb-22`.
+pub fn lldb_path() -> PathBuf {
+    std::env::var_os("LLDB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "lldb-22".into())
+}
+
+/// The command that attaches LLDB's Wasm process plugin to the stub.
+pub fn connect_command(addr: SocketAddr) -> String {
+    format!("process connect --plugin wasm connect://{addr}")
+}
+
+/// The directory holding LLDB's `lldb` Python package (`lldb-22 -P`).
+pub fn python_path() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = Command::new(lldb_path())
+            .arg("-P")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run `{} -P`: {e}", lldb_path().display()));
+        assert!(
+            out.status.success(),
+            "`lldb -P` failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        assert!(
+            path.join("lldb").is_dir(),
+            "`lldb -P` printed {}, which has no `lldb` package (is python3-lldb-22 installed?)",
+            path.display()
+        );
+        path
+    })
+    .clone()
+}
+
+/// What an LLDB (or Python) run printed.
+#[derive(Debug, Clone)]
+pub struct LldbRun {
+    pub stdout: String,
+    pub stderr: String,
+    /// `None` if it was killed for running too long.
+    pub status: Option<ExitStatus>,
+    pub timed_out: bool,
+    pub command: String,
+}
+
+impl LldbRun {
+    /// stdout followed by stderr.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    pub fn contains(&self, needle: &str) -> bool {
+        self.stdout.contains(needle) || self.stderr.contains(needle)
+    }
+
+    pub fn transcript(&self) -> String {
+        let status = match (self.status, self.timed_out) {
+            (_, true) => "killed: timed out".to_string(),
+            (Some(s), false) => s.to_string(),
+            (None, false) => "unknown".to_string(),
+        };
+        format!(
+            "command: {}\nstatus: {status}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.stdout, self.stderr
+        )
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.contains(needle),
+            "LLDB output lacks {needle:?}\n{}",
+            self.transcript()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_not_contains(&self, needle: &str) -> &Self {
+        assert!(
+            !self.contains(needle),
+            "LLDB output has {needle:?}\n{}",
+            self.transcript()
+        );
+        self
+    }
+
+    /// Each needle occurs in stdout after the previous one.
+    #[track_caller]
+    pub fn assert_in_order(&self, needles: &[&str]) -> &Self {
+        let mut rest = self.stdout.as_str();
+        for needle in needles {
+            match rest.find(needle) {
+                Some(pos) => rest = &rest[pos + needle.len()..],
+                None => panic!(
+                    "LLDB stdout lacks {needle:?} (in order {needles:?})\n{}",
+                    self.transcript()
+                ),
+            }
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        assert!(
+            self.status.is_some_and(|s| s.success()),
+            "LLDB did not exit successfully\n{}",
+            self.transcript()
+        );
+        self
+    }
+}
+
+/// Runs `lldb-22 -b` that connects to `addr` and then runs `commands`.
+pub fn batch(addr: SocketAddr, commands: &[&str]) -> LldbRun {
+    Batch::new(addr).commands(commands).run()
+}
+
+/// A configurable LLDB batch run; [`batch`] covers the common case.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    addr: SocketAddr,
+    before_connect: Vec<String>,
+    commands: Vec<String>,
+    timeout: Duration,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl Batch {
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            before_connect: Vec::new(),
+            commands: Vec::new(),
+            timeout: TIMEOUT,
+            env: Vec::new(),
+        }
+    }
+
+    /// Commands run before `process connect` (settings, `target create`, ...).
+    pub fn before_connect(mut self, commands: &[&str]) -> Self {
+        self.before_connect
+            .extend(commands.iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub fn commands(mut self, commands: &[&str]) -> Self {
+        self.commands.extend(commands.iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn run(&self) -> LldbRun {
+        let mut cmd = Command::new(lldb_path());
+        cmd.args(["-b", "--no-lldbinit", "--no-use-colors"]);
+        let connect = connect_command(self.addr);
+        let all = self
+            .before_connect
+            .iter()
+            .chain(std::iter::once(&connect))
+            .chain(&self.commands);
+        for command in all {
+            cmd.arg("-o").arg(command);
+        }
+        run(cmd, &self.env, self.timeout)
+    }
+}
+
+/// Runs a Python `script` with LLDB's module importable (`import lldb`);
+/// `args` become `sys.argv[1:]`.
+pub fn python(script: &str, args: &[&str], timeout: Duration) -> LldbRun {
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(script).args(args);
+    let mut pythonpath = python_path().into_os_string();
+    if let Some(existing) = std::env::var_os("PYTHONPATH") {
+        pythonpath.push(":");
+        pythonpath.push(existing);
+    }
+    run(cmd, &[("PYTHONPATH".into(), pythonpath)], timeout)
+}
+
+fn run(mut cmd: Command, env: &[(OsString, OsString)], timeout: Duration) -> LldbRun {
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    // Keep LLDB's output plain and independent of the user's terminal.
+    cmd.env("TERM", "dumb");
+    let mut proc = Captured::spawn(&mut cmd)
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e} (is lldb-22 installed?)"));
+    let command = proc.description().to_string();
+    match proc.wait_timeout(timeout) {
+        Some(out) => LldbRun {
+            stdout: out.stdout,
+            stderr: out.stderr,
+            status: Some(out.status),
+            timed_out: false,
+            command,
+        },
+        None => {
+            let out = proc.kill();
+            LldbRun {
+                stdout: out.stdout,
+                stderr: out.stderr,
+                status: None,
+                timed_out: true,
+                command,
+            }
+        }
+    }
+}
