@@ -146,6 +146,8 @@ pub struct ModuleInfo {
     start_func: Option<u32>,
     start_export: Option<u32>,
     run_export: Option<u32>,
+    /// `module.field` of each imported function, in function index order.
+    import_names: Vec<(Box<str>, Box<str>)>,
 }
 
 /// One decoded instruction.
@@ -304,8 +306,10 @@ impl ModuleInfo {
                 }
                 Payload::ImportSection(reader) => {
                     for import in reader.into_imports() {
-                        if let TypeRef::Func(t) | TypeRef::FuncExact(t) = import?.ty {
+                        let import = import?;
+                        if let TypeRef::Func(t) | TypeRef::FuncExact(t) = import.ty {
                             import_types.push(t);
+                            info.import_names.push((import.module.into(), import.name.into()));
                         }
                     }
                 }
@@ -500,6 +504,26 @@ impl ModuleInfo {
     /// Offset of the first instruction of a defined function; `None` for imports.
     pub fn func_entry(&self, func_index: u32) -> Option<u32> {
         self.body(func_index).map(|b| b.entry)
+    }
+
+    /// The function a direct `call` at `pc` calls; `None` for any other instruction.
+    pub fn direct_callee(&self, bytes: &[u8], pc: u32) -> Option<u32> {
+        let instr = self.instruction_at(bytes, pc).ok()?;
+        if instr.kind != InstrKind::Call {
+            return None;
+        }
+        let encoded = bytes.get(usize::try_from(pc).ok()?..usize::try_from(instr.next).ok()?)?;
+        let reader = wasmparser::BinaryReader::new(encoded, u64::from(pc));
+        match wasmparser::OperatorsReader::new(reader).read().ok()? {
+            Operator::Call { function_index } => Some(function_index),
+            _ => None,
+        }
+    }
+
+    /// The module and field names of an imported function.
+    pub fn import_name(&self, func_index: u32) -> Option<(&str, &str)> {
+        let (module, field) = self.import_names.get(usize::try_from(func_index).ok()?)?;
+        Some((module, field))
     }
 
     /// The defined function whose start address ([`ModuleInfo::func_start`]) is exactly `pc`.

@@ -18,6 +18,14 @@ impl ReplyBuffer {
         std::mem::take(&mut *self.0.borrow_mut())
     }
 
+    /// Appends fields to the stop reply gdbstub just wrote (see `crate::stop_reply`).
+    pub fn append_stop_fields(&self, fields: &[(&str, String)]) {
+        let mut buffer = self.0.borrow_mut();
+        if let Some(edited) = crate::stop_reply::append_fields(&buffer, fields) {
+            *buffer = edited;
+        }
+    }
+
     pub fn clear(&self) {
         self.0.borrow_mut().clear();
     }

@@ -146,6 +146,13 @@ impl<'d> Debuggee<'d> {
         instance.get_memory(self.host, 0).map_err(|_| AccessError::NoMemory)
     }
 
+    /// Size and page size, in bytes, of the memory that accesses tagged with `module` reach;
+    /// `None` when that module's instance has no memory.
+    pub fn memory_info(&self, module: u32) -> Option<(u64, u64)> {
+        let memory = self.memory_of(module).ok()?;
+        Some((memory.size_bytes(self.host), memory.page_size_bytes(self.host)))
+    }
+
     pub fn memory_size(&self, module: u32) -> Result<u64, AccessError> {
         Ok(self.memory_of(module)?.size_bytes(self.host))
     }

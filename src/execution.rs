@@ -22,11 +22,20 @@ pub enum Stop {
     Exception,
 }
 
+/// How the program ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum End {
+    /// Exited normally with this status (0 unless it called `exit` with another).
+    Status(u8),
+    /// Ended by the trap it stopped at, with the trap's signal.
+    Trapped(u8),
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
     Stopped(Stop),
     /// The program finished.
-    Exited,
+    Exited(End),
     /// Nothing to report; the debuggee runs on.
     Running,
 }
@@ -39,6 +48,10 @@ pub struct Execution {
     running: Option<Resumption>,
     interrupt_requested: bool,
     finished: bool,
+    /// The status the program asked to exit with (its `exit` call surfaces as a trap).
+    exit_status: Option<u8>,
+    /// The signal of the trap the program last stopped at: resuming from it ends the program.
+    pending_trap: Option<u8>,
 }
 
 impl Execution {
@@ -94,19 +107,28 @@ impl Execution {
             Err(e) => {
                 target.log(1, || format!("event error: {e:?}"));
                 self.finished = true;
-                return Outcome::Exited;
+                return Outcome::Exited(self.end());
             }
         };
         target.log(2, || format!("event {event:?}"));
         let outcome = match event {
             Event::Complete => {
                 self.finished = true;
-                return Outcome::Exited;
+                return Outcome::Exited(self.end());
             }
             Event::Breakpoint => self.on_breakpoint(target),
             Event::Trap => {
                 target.debuggee.refresh_stack();
-                Outcome::Stopped(Stop::Trap(trap_reason(target)))
+                if let Some(status) = exit_call_status(target) {
+                    // `exit(n)`: not a fault. Report the exit now: once resumed, Wasmtime ends the
+                    // process at once for a core module, before any reply could be sent.
+                    self.exit_status = Some(status);
+                    return Outcome::Exited(End::Status(status));
+                } else {
+                    let reason = trap_reason(target);
+                    self.pending_trap = Some(reason.signal());
+                    Outcome::Stopped(Stop::Trap(reason))
+                }
             }
             Event::Interrupted if self.interrupt_requested => {
                 target.debuggee.refresh_stack();
@@ -125,9 +147,16 @@ impl Execution {
                 target.breakpoints.clear_step();
                 target.sync_breakpoints();
             }
-            Outcome::Exited => {}
+            Outcome::Exited(_) => {}
         }
         outcome
+    }
+
+    fn end(&self) -> End {
+        match (self.pending_trap, self.exit_status) {
+            (Some(signal), _) => End::Trapped(signal),
+            (None, status) => End::Status(status.unwrap_or(0)),
+        }
     }
 
     fn on_breakpoint(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
@@ -169,7 +198,7 @@ impl Execution {
     pub fn on_event_detached(&mut self, target: &mut GdbTarget<'_>) -> bool {
         self.interrupt_requested = false;
         match self.on_event(target) {
-            Outcome::Exited => true,
+            Outcome::Exited(_) => true,
             Outcome::Running => false,
             Outcome::Stopped(_) => {
                 self.resume(target);
@@ -190,7 +219,7 @@ impl Execution {
         loop {
             self.ready().await;
             match self.on_event(target) {
-                Outcome::Exited => return false,
+                Outcome::Exited(_) => return false,
                 Outcome::Stopped(_) => return true,
                 Outcome::Running => self.interrupt(target),
             }
@@ -244,6 +273,35 @@ fn slip_sources(target: &GdbTarget<'_>, here: Site) -> Vec<Site> {
         sites.push(Site { module: here.module, pc });
     }
     sites
+}
+
+/// If the innermost frame trapped calling the host's exit (WASI `proc_exit`, or `wasi:cli/exit`
+/// in a component's adapter), the status it passed: the i32 on top of the operand stack.
+fn exit_call_status(target: &GdbTarget<'_>) -> Option<u8> {
+    let top = target.debuggee.stack.first()?;
+    let module = target.debuggee.module(top.module)?;
+    let info = module.info.as_ref()?;
+    let is_exit_call = |pc: u32| {
+        let Some(callee) = info.direct_callee(&module.bytes, pc) else { return false };
+        info.import_name(callee).is_some_and(|(import_module, field)| {
+            field == "proc_exit" || (import_module.starts_with("wasi:cli/exit") && field.starts_with("exit"))
+        })
+    };
+    // The host reports the trap either at the call or just after it.
+    let previous = info.func_containing(top.pc).and_then(|func| {
+        let boundaries = info.instruction_boundaries(&module.bytes, func).ok()?;
+        let at = boundaries.binary_search(&top.pc).ok()?;
+        boundaries.get(at.checked_sub(1)?).copied()
+    });
+    if !is_exit_call(top.pc) && !previous.is_some_and(is_exit_call) {
+        return None;
+    }
+    let stack = target.debuggee.operand_stack(0)?;
+    let status = stack.last().map_or(0, |v| match v.get_type() {
+        crate::host::WasmType::WasmI32 => v.unwrap_i32(),
+        _ => 0,
+    });
+    Some(status as u8)
 }
 
 fn trap_reason(target: &GdbTarget<'_>) -> TrapReason {

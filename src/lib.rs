@@ -8,7 +8,9 @@ pub mod addr;
 pub mod args;
 pub mod breakpoints;
 pub mod bytecode;
+pub mod monitor_text;
 pub mod stepping;
+pub mod stop_reply;
 
 #[cfg(target_arch = "wasm32")]
 mod connection;

@@ -2,7 +2,8 @@
 //! from the debuggee, and turns execution outcomes into stop replies.
 
 use crate::connection::{Client, ReplyBuffer};
-use crate::execution::{Execution, Outcome, Stop};
+use crate::execution::{End, Execution, Outcome, Stop};
+use crate::stop_reply::hex_text;
 use crate::gdb::{GdbTarget, THREAD};
 use futures_lite::future;
 use gdbstub::common::Signal;
@@ -56,6 +57,18 @@ fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
     MultiThreadStopReason::SignalWithThread { tid: THREAD, signal }
 }
 
+/// What LLDB should display with a stop, beyond the signal.
+fn stop_fields(stop: Stop) -> Vec<(&'static str, String)> {
+    match stop {
+        Stop::Trap(reason) => vec![("description", hex_text(reason.description()))],
+        Stop::Exception => vec![
+            ("reason", "exception".to_string()),
+            ("description", hex_text("wasm exception thrown")),
+        ],
+        Stop::Breakpoint | Stop::StepDone | Stop::Interrupted => Vec::new(),
+    }
+}
+
 pub async fn run(
     target: &mut GdbTarget<'_>,
     exec: &mut Execution,
@@ -90,8 +103,7 @@ pub async fn run(
                     exec.start(target, request);
                 }
                 if exec.finished() {
-                    let exited = MultiThreadStopReason::Exited(0);
-                    match inner.report_stop(target, exited) {
+                    match inner.report_stop(target, MultiThreadStopReason::Exited(0)) {
                         Ok(m) => m,
                         Err(_) => return SessionEnd::Exited,
                     }
@@ -140,13 +152,19 @@ pub async fn run(
                     (GdbStubStateMachine::Running(inner), Outcome::Stopped(stop)) => {
                         let pc = pc_reg(target);
                         let mut regs = core::iter::once((WasmRegId::Pc, &pc[..]));
-                        match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs) {
+                        let m = match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs) {
                             Ok(m) => m,
                             Err(_) => return SessionEnd::ConnectionLost,
-                        }
+                        };
+                        client.replies.append_stop_fields(&stop_fields(stop));
+                        m
                     }
-                    (GdbStubStateMachine::Running(inner), Outcome::Exited) => {
-                        match inner.report_stop(target, MultiThreadStopReason::Exited(0)) {
+                    (GdbStubStateMachine::Running(inner), Outcome::Exited(end)) => {
+                        let reason = match end {
+                            End::Status(status) => MultiThreadStopReason::Exited(status),
+                            End::Trapped(signal) => MultiThreadStopReason::Terminated(Signal(signal)),
+                        };
+                        match inner.report_stop(target, reason) {
                             Ok(m) => m,
                             Err(_) => return SessionEnd::Exited,
                         }
