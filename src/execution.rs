@@ -63,10 +63,15 @@ impl Execution {
         self.finished
     }
 
-    /// Resumes the paused debuggee as LLDB asked.
-    pub fn start(&mut self, target: &mut GdbTarget<'_>, request: ResumeRequest) {
+    /// Resumes the paused debuggee as LLDB asked. Resuming from a trap ends the program, and for
+    /// a core module Wasmtime ends the process before a reply could be sent, so that end is
+    /// returned to be reported first; the program is resumed after the client has it.
+    pub fn start(&mut self, target: &mut GdbTarget<'_>, request: ResumeRequest) -> Option<Outcome> {
         if self.running.is_some() || self.finished {
-            return;
+            return None;
+        }
+        if let Some(signal) = self.pending_trap {
+            return Some(Outcome::Exited(End::Trapped(signal)));
         }
         let plan = match request {
             ResumeRequest::Continue => Vec::new(),
@@ -76,6 +81,16 @@ impl Execution {
         target.breakpoints.set_step(plan);
         target.sync_breakpoints();
         self.resume(target);
+        None
+    }
+
+    /// Resumes whatever the state (a detached or ending program), without reporting anything.
+    pub fn run_on(&mut self, target: &mut GdbTarget<'_>) {
+        if self.running.is_none() && !self.finished {
+            target.breakpoints.clear_step();
+            target.sync_breakpoints();
+            self.resume(target);
+        }
     }
 
     fn resume(&mut self, target: &mut GdbTarget<'_>) {
@@ -198,9 +213,9 @@ impl Execution {
     pub fn on_event_detached(&mut self, target: &mut GdbTarget<'_>) -> bool {
         self.interrupt_requested = false;
         match self.on_event(target) {
-            Outcome::Exited(_) => true,
+            Outcome::Exited(_) if self.finished => true,
             Outcome::Running => false,
-            Outcome::Stopped(_) => {
+            Outcome::Exited(_) | Outcome::Stopped(_) => {
                 self.resume(target);
                 false
             }

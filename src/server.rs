@@ -6,7 +6,7 @@ use crate::args::Options;
 use crate::connection::Client;
 use crate::debuggee::Debuggee;
 use crate::execution::Execution;
-use crate::gdb::{GdbTarget, ResumeRequest};
+use crate::gdb::GdbTarget;
 use crate::host;
 use crate::session::{self, SessionEnd};
 use futures_lite::future;
@@ -36,7 +36,7 @@ fn run_to_end(debuggee: &host::Debuggee) {
     let mut target = GdbTarget::new(view, 0);
     let mut exec = Execution::default();
     wstd::runtime::block_on(async {
-        exec.start(&mut target, ResumeRequest::Continue);
+        exec.run_on(&mut target);
         loop {
             exec.ready().await;
             if exec.on_event_detached(&mut target) {
@@ -122,9 +122,7 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
                 target.breakpoints.clear_all();
                 target.sync_breakpoints();
                 target.resume_request = None;
-                if !exec.is_running() {
-                    exec.start(&mut target, ResumeRequest::Continue);
-                }
+                exec.run_on(&mut target);
             }
         }
     }
@@ -136,9 +134,7 @@ async fn finish_detached(target: &mut GdbTarget<'_>, exec: &mut Execution) {
     }
     target.breakpoints.clear_all();
     target.sync_breakpoints();
-    if !exec.is_running() {
-        exec.start(target, ResumeRequest::Continue);
-    }
+    exec.run_on(target);
     loop {
         exec.ready().await;
         if exec.on_event_detached(target) {

@@ -57,6 +57,13 @@ fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
     MultiThreadStopReason::SignalWithThread { tid: THREAD, signal }
 }
 
+fn exit_reason(end: End) -> MultiThreadStopReason<u64> {
+    match end {
+        End::Status(status) => MultiThreadStopReason::Exited(status),
+        End::Trapped(signal) => MultiThreadStopReason::Terminated(Signal(signal)),
+    }
+}
+
 /// What LLDB should display with a stop, beyond the signal.
 fn stop_fields(stop: Stop) -> Vec<(&'static str, String)> {
     match stop {
@@ -99,20 +106,31 @@ pub async fn run(
                 }
             }
             GdbStubStateMachine::Running(inner) => {
-                if let Some(request) = target.resume_request.take() {
-                    exec.start(target, request);
-                }
-                if exec.finished() {
-                    match inner.report_stop(target, MultiThreadStopReason::Exited(0)) {
+                let immediate = target.resume_request.take().and_then(|r| exec.start(target, r));
+                match immediate {
+                    Some(Outcome::Exited(end)) => match inner.report_stop(target, exit_reason(end)) {
                         Ok(m) => m,
                         Err(_) => return SessionEnd::Exited,
+                    },
+                    _ if exec.finished() => {
+                        match inner.report_stop(target, MultiThreadStopReason::Exited(0)) {
+                            Ok(m) => m,
+                            Err(_) => return SessionEnd::Exited,
+                        }
                     }
-                } else {
-                    GdbStubStateMachine::Running(inner)
+                    _ => GdbStubStateMachine::Running(inner),
                 }
             }
             idle @ GdbStubStateMachine::Idle(_) => idle,
         };
+        // A reply written above (an end reported on resume) must reach the client before we wait,
+        // and a state that needs no waiting goes round again.
+        if !matches!(machine, GdbStubStateMachine::Idle(_) | GdbStubStateMachine::Running(_)) {
+            continue;
+        }
+        if !client.flush().await {
+            return SessionEnd::ConnectionLost;
+        }
         // Wait for whatever comes first: the debuggee stopping, the client speaking, or another
         // client knocking.
         let running = matches!(machine, GdbStubStateMachine::Running(_)) && exec.is_running();
@@ -160,11 +178,7 @@ pub async fn run(
                         m
                     }
                     (GdbStubStateMachine::Running(inner), Outcome::Exited(end)) => {
-                        let reason = match end {
-                            End::Status(status) => MultiThreadStopReason::Exited(status),
-                            End::Trapped(signal) => MultiThreadStopReason::Terminated(Signal(signal)),
-                        };
-                        match inner.report_stop(target, reason) {
+                        match inner.report_stop(target, exit_reason(end)) {
                             Ok(m) => m,
                             Err(_) => return SessionEnd::Exited,
                         }
@@ -189,12 +203,9 @@ fn feed<'a, 'd>(
     for &byte in bytes {
         let result = match machine {
             GdbStubStateMachine::Idle(inner) => inner.incoming_data(target, byte),
-            GdbStubStateMachine::Running(inner) => {
-                if let Some(request) = target.resume_request.take() {
-                    exec.start(target, request);
-                }
-                inner.incoming_data(target, byte)
-            }
+            // A resume that must first report an end is handled by the session loop, which
+            // sees the pending request before the next byte arrives.
+            GdbStubStateMachine::Running(inner) => inner.incoming_data(target, byte),
             GdbStubStateMachine::CtrlCInterrupt(inner) => {
                 exec.interrupt(target);
                 inner.interrupt_handled(target, None::<MultiThreadStopReason<u64>>)

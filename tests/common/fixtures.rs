@@ -67,6 +67,11 @@ pub fn c_loop_forever() -> PathBuf {
     c_fixture("loop_forever")
 }
 
+/// `tests/fixtures/c/exit_code.c`: prints a line and calls `exit(3)`.
+pub fn c_exit_code() -> PathBuf {
+    c_fixture("exit_code")
+}
+
 /// The Rust app as a wasm32-wasip1 core module.
 pub fn rust_p1() -> PathBuf {
     rust_fixtures().app_p1.clone()
@@ -554,10 +559,15 @@ fn build_if_stale(out: &Path, sources: &[PathBuf], build: impl FnOnce(&Path)) {
         (None, _) => false,
     };
     if !fresh {
-        let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+        // Same file name as the output: wasm-ld records it as the module name,
+        // which backtraces and LLDB show.
+        let tmp_dir = dir.join(format!(".tmp-{}", std::process::id()));
+        fs::create_dir_all(&tmp_dir).expect("create fixture temp dir");
+        let tmp = tmp_dir.join(out.file_name().expect("output file name"));
         build(&tmp);
         fs::rename(&tmp, out)
             .unwrap_or_else(|e| panic!("rename {} -> {}: {e}", tmp.display(), out.display()));
+        let _ = fs::remove_dir(&tmp_dir);
     }
     drop(lock);
 }
