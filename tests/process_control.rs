@@ -231,3 +231,17 @@ fn exit_status_reaches_lldb_and_the_shell() {
     assert_eq!(out.code(), Some(3));
     out.assert_stdout_contains("exiting with 3");
 }
+
+#[test]
+fn a_thrown_exception_stops_and_the_program_resumes() {
+    let mut debuggee = Debuggee::builder(&fixtures::wat_throw()).wasmtime_args(&["-W", "exceptions=y"]).spawn();
+    let mut client = connect(&debuggee);
+    let reply = stop(&mut client, "vCont;c:p1.-1");
+    assert_eq!(reply.get("reason"), Some("exception"), "{reply:?}");
+    assert!(description(&reply).contains("exception thrown"));
+    let throw_pc = fixtures::wat_offset_of("wat/throw.wat", "throw");
+    assert!(client.request("qWasmCallStack:1").starts_with(&hex_encode(&(0x4000_0000_0000_0000u64 | u64::from(throw_pc)).to_le_bytes())));
+    let end = stop(&mut client, "vCont;c:p1.-1");
+    assert_eq!((end.kind, end.code), ('W', 0), "the exception is caught and the program ends normally");
+    debuggee.wait_exit(Duration::from_secs(30)).assert_success();
+}

@@ -98,6 +98,11 @@ pub fn wat_unreachable() -> PathBuf {
     wat_fixture("unreachable")
 }
 
+/// `tests/fixtures/wat/throw.wat`: throws a Wasm exception its caller catches.
+pub fn wat_throw() -> PathBuf {
+    wat_fixture("throw")
+}
+
 /// The 1-based line of `source` whose trailing comment is `MARK: <mark>`.
 /// Panics unless exactly one such line exists.
 pub fn line_of(source: impl AsRef<Path>, mark: &str) -> u32 {
