@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 
 /// LLDB debug server for WebAssembly running in Wasmtime.
 ///
@@ -21,6 +22,21 @@ pub struct Options {
     /// Log protocol and debuggee events (repeat for more detail).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// The program's .wasm path as LLDB knows it (for a core-module program). The library list
+    /// reports the module under this name, so LLDB matches it with the target it already has
+    /// instead of loading a second copy. LLDB's launcher passes it.
+    #[arg(long, value_name = "PATH")]
+    pub program: Option<String>,
+}
+
+/// `--program` of the options `parse_args` accepted: the protocol layer, which builds the library
+/// list, is not handed the options.
+static PROGRAM: OnceLock<String> = OnceLock::new();
+
+/// The `--program` path, if the stub was started with one.
+pub fn program() -> Option<&'static str> {
+    PROGRAM.get().map(String::as_str)
 }
 
 /// Why the stub refuses to start.
@@ -56,6 +72,9 @@ impl Options {
         let addr = options.listen_addr()?;
         if !addr.ip().is_loopback() && !options.allow_remote {
             return Err(ArgsError::NotLoopback(addr));
+        }
+        if let Some(program) = &options.program {
+            let _ = PROGRAM.set(program.clone());
         }
         Ok(options)
     }
@@ -120,5 +139,21 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(parse(&["-vv"]).unwrap().verbose, 2);
+    }
+
+    #[test]
+    fn program_path_after_or_before_the_address() {
+        // `wasmtime run -g` appends the address after any `-D arg=` values. Parsed with clap
+        // directly: `parse_args` would publish the path process-wide.
+        let argv = |args: &[&str]| {
+            let mut v = vec!["wasm-gdbstub".to_string()];
+            v.extend(args.iter().map(|s| s.to_string()));
+            Options::try_parse_from(v).unwrap()
+        };
+        let o = argv(&["--program=/tmp/app.wasm", "127.0.0.1:0"]);
+        assert_eq!(o.program.as_deref(), Some("/tmp/app.wasm"));
+        assert_eq!(o.listen, "127.0.0.1:0");
+        assert_eq!(argv(&["127.0.0.1:0", "--program", "a b.wasm"]).program.as_deref(), Some("a b.wasm"));
+        assert_eq!(argv(&[]).program, None);
     }
 }

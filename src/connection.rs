@@ -26,6 +26,11 @@ impl ReplyBuffer {
         }
     }
 
+    /// Queues bytes the session answers itself, bypassing gdbstub.
+    pub fn push_raw(&self, bytes: &[u8]) {
+        self.0.borrow_mut().extend_from_slice(bytes);
+    }
+
     pub fn clear(&self) {
         self.0.borrow_mut().clear();
     }

@@ -40,7 +40,7 @@ pub enum AccessError {
     NoSuchModule,
     NoMemory,
     OutOfBounds,
-    Host(host::Error),
+    Host(#[allow(dead_code)] host::Error),
 }
 
 impl<'d> Debuggee<'d> {

@@ -7,6 +7,7 @@
 pub mod addr;
 pub mod args;
 pub mod breakpoints;
+pub mod packet_guard;
 pub mod bytecode;
 pub mod monitor_text;
 pub mod stepping;

@@ -1,6 +1,7 @@
-//! The text side of the stub's `monitor` commands (`qRcmd`, LLDB's `process plugin packet monitor`):
-//! parsing what the user typed, choosing the instructions a `disasm` shows, mapping code offsets
-//! to the source lines of a module's DWARF line table, and formatting every command's output.
+//! The text side of the stub's `monitor` commands (`qRcmd`, which LLDB sends for
+//! `process plugin packet monitor`): parsing what the user typed, choosing the instructions a
+//! `disasm` shows, mapping code offsets to the source lines of a module's DWARF line table, and
+//! formatting every command's output.
 //!
 //! Nothing here touches the debuggee, so it builds and is unit-tested on the host;
 //! `gdb::monitor` reads the debuggee and hands the data to these functions. Every input is
@@ -28,11 +29,18 @@ pub enum Command {
     Modules,
     Memories,
     /// `None`: the current frame's module.
-    Globals { module: Option<u32> },
+    Globals {
+        module: Option<u32>,
+    },
     /// `addr: None`: the current pc.
-    Disasm { addr: Option<u64>, count: usize },
+    Disasm {
+        addr: Option<u64>,
+        count: usize,
+    },
     Breakpoints,
-    Log { level: u8 },
+    Log {
+        level: u8,
+    },
 }
 
 struct Spec {
@@ -42,13 +50,21 @@ struct Spec {
 }
 
 const COMMANDS: &[Spec] = &[
-    Spec { name: "help", args: "", about: "list these commands" },
+    Spec {
+        name: "help",
+        args: "",
+        about: "list these commands",
+    },
     Spec {
         name: "modules",
         args: "",
         about: "core modules: protocol index, name, bytecode size, functions, DWARF",
     },
-    Spec { name: "memories", args: "", about: "linear memory of each module's instance: size, page size" },
+    Spec {
+        name: "memories",
+        args: "",
+        about: "linear memory of each module's instance: size, page size",
+    },
     Spec {
         name: "globals",
         args: "[MODULE]",
@@ -57,17 +73,29 @@ const COMMANDS: &[Spec] = &[
     Spec {
         name: "disasm",
         args: "[ADDR|pc] [N]",
-        about: "N instructions (default 16) around ADDR (default: the current pc); ADDR is a \
-                code address (0x4000...) or an offset in the current module",
+        about: "N instructions (default 16) around ADDR (default: the pc); ADDR: a code \
+                address (0x4000...) or an offset in the current module",
     },
-    Spec { name: "breakpoints", args: "", about: "user breakpoints and the internal ones of a step" },
-    Spec { name: "log", args: "LEVEL", about: "stub logging to stderr: 0 off, 1 events, 2 details" },
+    Spec {
+        name: "breakpoints",
+        args: "",
+        about: "user breakpoints and the internal ones of a step",
+    },
+    Spec {
+        name: "log",
+        args: "LEVEL",
+        about: "stub logging to stderr: 0 off, 1 events, 2 details",
+    },
 ];
 
 /// The list of commands with one-line usage.
 pub fn help() -> String {
     let mut out = String::from("monitor commands:\n");
-    let width = COMMANDS.iter().map(|c| synopsis(c).len()).max().unwrap_or(0);
+    let width = COMMANDS
+        .iter()
+        .map(|c| synopsis(c).len())
+        .max()
+        .unwrap_or(0);
     for spec in COMMANDS {
         let _ = writeln!(out, "  {:<width$}  {}", synopsis(spec), spec.about);
     }
@@ -75,13 +103,21 @@ pub fn help() -> String {
 }
 
 fn synopsis(spec: &Spec) -> String {
-    if spec.args.is_empty() { spec.name.to_string() } else { format!("{} {}", spec.name, spec.args) }
+    if spec.args.is_empty() {
+        spec.name.to_string()
+    } else {
+        format!("{} {}", spec.name, spec.args)
+    }
 }
 
 /// A complaint about one command followed by how to use it.
 fn usage_error(name: &str, problem: &str) -> String {
     match COMMANDS.iter().find(|c| c.name == name) {
-        Some(spec) => format!("{name}: {problem}\nusage: {}\n  {}\n", synopsis(spec), spec.about),
+        Some(spec) => format!(
+            "{name}: {problem}\nusage: {}\n  {}\n",
+            synopsis(spec),
+            spec.about
+        ),
         None => format!("{problem}\n{}", help()),
     }
 }
@@ -90,14 +126,19 @@ fn usage_error(name: &str, problem: &str) -> String {
 pub fn parse(raw: &[u8]) -> Result<Command, String> {
     let line = String::from_utf8_lossy(raw);
     let mut words = line.split_whitespace();
-    let Some(first) = words.next() else { return Ok(Command::Help) };
+    let Some(first) = words.next() else {
+        return Ok(Command::Help);
+    };
     let args: Vec<&str> = words.collect();
     let name = first.to_ascii_lowercase();
     let expect_none = |command: Command| {
         if args.is_empty() {
             Ok(command)
         } else {
-            Err(usage_error(&name, &format!("unexpected argument `{}`", args[0])))
+            Err(usage_error(
+                &name,
+                &format!("unexpected argument `{}`", args[0]),
+            ))
         }
     };
     match name.as_str() {
@@ -108,19 +149,33 @@ pub fn parse(raw: &[u8]) -> Result<Command, String> {
         "globals" => match args.as_slice() {
             [] => Ok(Command::Globals { module: None }),
             [module] => match parse_number(module).and_then(|m| u32::try_from(m).ok()) {
-                Some(module) => Ok(Command::Globals { module: Some(module) }),
-                None => Err(usage_error("globals", &format!("bad module index `{module}`"))),
+                Some(module) => Ok(Command::Globals {
+                    module: Some(module),
+                }),
+                None => Err(usage_error(
+                    "globals",
+                    &format!("bad module index `{module}`"),
+                )),
             },
-            [_, extra, ..] => Err(usage_error("globals", &format!("unexpected argument `{extra}`"))),
+            [_, extra, ..] => Err(usage_error(
+                "globals",
+                &format!("unexpected argument `{extra}`"),
+            )),
         },
         "disasm" => parse_disasm(&args),
         "log" => match args.as_slice() {
             [level] => match parse_number(level).and_then(|l| u8::try_from(l).ok()) {
                 Some(level) if level <= MAX_LOG_LEVEL => Ok(Command::Log { level }),
-                _ => Err(usage_error("log", &format!("bad level `{level}` (0 to {MAX_LOG_LEVEL})"))),
+                _ => Err(usage_error(
+                    "log",
+                    &format!("bad level `{level}` (0 to {MAX_LOG_LEVEL})"),
+                )),
             },
             [] => Err(usage_error("log", "missing LEVEL")),
-            [_, extra, ..] => Err(usage_error("log", &format!("unexpected argument `{extra}`"))),
+            [_, extra, ..] => Err(usage_error(
+                "log",
+                &format!("unexpected argument `{extra}`"),
+            )),
         },
         _ => Err(usage_error("", &format!("unknown command `{first}`"))),
     }
@@ -148,7 +203,10 @@ fn parse_disasm(args: &[&str]) -> Result<Command, String> {
         },
     };
     if let Some(extra) = args.get(2) {
-        return Err(usage_error("disasm", &format!("unexpected argument `{extra}`")));
+        return Err(usage_error(
+            "disasm",
+            &format!("unexpected argument `{extra}`"),
+        ));
     }
     Ok(Command::Disasm { addr, count })
 }
@@ -199,7 +257,10 @@ pub fn disasm_window(offsets: &[u32], pc: u32, count: usize) -> (Range<usize>, O
     let current = offsets.partition_point(|&o| o <= pc).checked_sub(1);
     let count = count.min(offsets.len());
     let before = (count / 4).min(4);
-    let start = current.unwrap_or(0).saturating_sub(before).min(offsets.len() - count);
+    let start = current
+        .unwrap_or(0)
+        .saturating_sub(before)
+        .min(offsets.len() - count);
     (start..start + count, current)
 }
 
@@ -221,7 +282,11 @@ pub fn format_disasm(header: &str, lines: &[DisasmLine], note: Option<&str>) -> 
         let marker = if line.current { "=>" } else { "  " };
         match &line.source {
             Some(source) => {
-                let _ = writeln!(out, "{marker} {:#018x}: {:<width$}  ; {source}", line.addr, line.text);
+                let _ = writeln!(
+                    out,
+                    "{marker} {:#018x}: {:<width$}  ; {source}",
+                    line.addr, line.text
+                );
             }
             None => {
                 let _ = writeln!(out, "{marker} {:#018x}: {}", line.addr, line.text);
@@ -253,7 +318,10 @@ impl LineTable {
     /// Damaged DWARF keeps what was read before the damage and records the problem.
     pub fn parse(module: &[u8]) -> LineTable {
         let mut table = LineTable::default();
-        let (code_start, sections) = match split_sections(module) {
+        let Sections {
+            code_start,
+            debug: sections,
+        } = match split_sections(module) {
             Ok(parts) => parts,
             Err(problem) => {
                 table.problem = Some(problem);
@@ -268,7 +336,10 @@ impl LineTable {
             return table;
         };
         let load = |id: gimli::SectionId| -> Result<_, gimli::Error> {
-            Ok(EndianSlice::new(sections.get(id.name()).copied().unwrap_or(&[]), LittleEndian))
+            Ok(EndianSlice::new(
+                sections.get(id.name()).copied().unwrap_or(&[]),
+                LittleEndian,
+            ))
         };
         let dwarf = match gimli::Dwarf::load(load) {
             Ok(dwarf) => dwarf,
@@ -306,7 +377,9 @@ impl LineTable {
         code_start: u32,
         module_len: usize,
     ) {
-        let Some(program) = unit.line_program.clone() else { return };
+        let Some(program) = unit.line_program.clone() else {
+            return;
+        };
         let mut rows = program.rows();
         let mut file_ids: HashMap<u64, u32> = HashMap::new();
         let mut sequence: Vec<PendingRow> = Vec::new();
@@ -351,13 +424,19 @@ impl LineTable {
                     id
                 }
             };
-            sequence.push((row.address(), file, u32::try_from(line.get()).unwrap_or(u32::MAX)));
+            sequence.push((
+                row.address(),
+                file,
+                u32::try_from(line.get()).unwrap_or(u32::MAX),
+            ));
         }
     }
 
     fn commit(&mut self, rows: &mut Vec<PendingRow>, code_start: u32, module_len: usize) {
         for (address, file, line) in rows.drain(..) {
-            let offset = u32::try_from(address).ok().and_then(|a| code_start.checked_add(a));
+            let offset = u32::try_from(address)
+                .ok()
+                .and_then(|a| code_start.checked_add(a));
             // Addresses past the module are tombstones of dropped code (wasm-ld writes -1).
             if let Some(offset) = offset.filter(|&o| (o as usize) < module_len) {
                 self.starts.insert(offset, (file, line));
@@ -390,8 +469,15 @@ impl LineTable {
     }
 }
 
-/// The module offset of the Code section's contents and the `.debug_*` custom sections by name.
-fn split_sections(module: &[u8]) -> Result<(Option<u32>, HashMap<&str, &[u8]>), String> {
+/// The parts of a module a line table is read from.
+struct Sections<'a> {
+    /// Module offset of the Code section's contents: where DWARF code addresses count from.
+    code_start: Option<u32>,
+    /// The `.debug_*` custom sections by name.
+    debug: HashMap<&'a str, &'a [u8]>,
+}
+
+fn split_sections(module: &[u8]) -> Result<Sections<'_>, String> {
     let mut code_start = None;
     let mut sections = HashMap::new();
     for payload in wasmparser::Parser::new(0).parse_all(module) {
@@ -402,10 +488,15 @@ fn split_sections(module: &[u8]) -> Result<(Option<u32>, HashMap<&str, &[u8]>), 
             Err(e) => return Err(format!("module does not parse: {e}")),
         };
         match payload {
-            wasmparser::Payload::Version { encoding: wasmparser::Encoding::Component, .. } => {
+            wasmparser::Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                ..
+            } => {
                 return Err("components carry no line table of their own".to_string());
             }
-            wasmparser::Payload::CodeSectionStart { unchecked_range, .. } => {
+            wasmparser::Payload::CodeSectionStart {
+                unchecked_range, ..
+            } => {
                 code_start = u32::try_from(unchecked_range.start).ok();
             }
             wasmparser::Payload::CustomSection(reader) if reader.name().starts_with(".debug_") => {
@@ -414,27 +505,60 @@ fn split_sections(module: &[u8]) -> Result<(Option<u32>, HashMap<&str, &[u8]>), 
             _ => {}
         }
     }
-    Ok((code_start, sections))
+    Ok(Sections {
+        code_start,
+        debug: sections,
+    })
 }
 
-/// A line-table file's path: its directory joined on unless the name is already absolute.
+/// A line-table file's path as LLDB would show it: the name, under its directory, under the
+/// unit's compilation directory, stopping as soon as the path is absolute.
 fn file_name(
     dwarf: &gimli::Dwarf<EndianSlice<'_, LittleEndian>>,
     unit: &gimli::Unit<EndianSlice<'_, LittleEndian>>,
     header: &gimli::LineProgramHeader<EndianSlice<'_, LittleEndian>>,
     index: u64,
 ) -> String {
-    let Some(file) = header.file(index) else { return format!("<file {index}>") };
-    let text = |attr| {
-        dwarf.attr_string(unit, attr).ok().map(|s| s.to_string_lossy().into_owned())
+    let Some(file) = header.file(index) else {
+        return format!("<file {index}>");
     };
-    let name = text(file.path_name()).unwrap_or_else(|| format!("<file {index}>"));
-    match file.directory(header).and_then(text) {
-        Some(dir) if !dir.is_empty() && !name.starts_with('/') => {
-            format!("{}/{name}", dir.trim_end_matches('/'))
-        }
-        _ => name,
+    let text = |attr| {
+        dwarf
+            .attr_string(unit, attr)
+            .ok()
+            .map(|s| s.to_string_lossy().into_owned())
+    };
+    let mut path = text(file.path_name()).unwrap_or_else(|| format!("<file {index}>"));
+    if let Some(dir) = file.directory(header).and_then(text) {
+        path = join_path(&dir, &path);
     }
+    if let Some(comp_dir) = unit.comp_dir {
+        path = join_path(&comp_dir.to_string_lossy(), &path);
+    }
+    path
+}
+
+/// `rel` under `base`, unless `rel` is already absolute; `./` prefixes add nothing and go.
+fn join_path(base: &str, rel: &str) -> String {
+    if is_absolute(rel) || base.is_empty() || base == "." {
+        return rel.to_string();
+    }
+    let mut rel = rel;
+    while let Some(rest) = rel.strip_prefix("./") {
+        rel = rest;
+    }
+    format!("{}/{rel}", base.trim_end_matches('/'))
+}
+
+/// Absolute on the machine that built the module: a Unix or Windows path, or a URL-like prefix
+/// such as wasi-sdk's `wasisdk://`.
+fn is_absolute(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let drive = bytes.len() > 2
+        && bytes[0].is_ascii_alphabetic()
+        && bytes[1] == b':'
+        && matches!(bytes[2], b'/' | b'\\');
+    path.starts_with('/') || path.starts_with('\\') || drive || path.contains("://")
 }
 
 /// What `modules` shows for one module. `None` fields: the bytecode did not parse.
@@ -451,8 +575,16 @@ pub fn format_modules(rows: &[ModuleRow<'_>]) -> String {
     if rows.is_empty() {
         return "no modules\n".to_string();
     }
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max("name".len());
-    let mut out = format!("index  {:<width$}  {:>10}  {:>9}  dwarf\n", "name", "bytes", "functions");
+    let width = rows
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("name".len());
+    let mut out = format!(
+        "index  {:<width$}  {:>10}  {:>9}  dwarf\n",
+        "name", "bytes", "functions"
+    );
     for row in rows {
         let funcs = row.funcs.map_or_else(|| "?".to_string(), |n| n.to_string());
         let dwarf = match row.dwarf {
@@ -483,8 +615,15 @@ pub fn format_memories(rows: &[MemoryRow]) -> String {
     }
     let mut out = format!("module  {:>12}  {:>7}  page size\n", "bytes", "pages");
     for row in rows {
-        let pages = row.size.checked_div(row.page_size).map_or_else(|| "?".to_string(), |p| p.to_string());
-        let _ = writeln!(out, "{:>6}  {:>12}  {pages:>7}  {}", row.module, row.size, row.page_size);
+        let pages = row
+            .size
+            .checked_div(row.page_size)
+            .map_or_else(|| "?".to_string(), |p| p.to_string());
+        let _ = writeln!(
+            out,
+            "{:>6}  {:>12}  {pages:>7}  {}",
+            row.module, row.size, row.page_size
+        );
     }
     out
 }
@@ -540,7 +679,12 @@ pub fn format_globals(header: &str, values: &[GlobalValue], truncated: bool) -> 
     }
     out.push_str("index  type     value\n");
     for (index, value) in values.iter().enumerate() {
-        let _ = writeln!(out, "{index:>5}  {:<7}  {}", value.type_name(), value.text());
+        let _ = writeln!(
+            out,
+            "{index:>5}  {:<7}  {}",
+            value.type_name(),
+            value.text()
+        );
     }
     if truncated {
         let _ = writeln!(out, "(first {MAX_GLOBALS} shown)");
@@ -556,7 +700,11 @@ pub fn format_breakpoints(
     label: &dyn Fn(Site) -> Option<String>,
 ) -> String {
     let site_text = |site: Site| {
-        let addr = Location::Code { module: site.module, offset: site.pc }.encode();
+        let addr = Location::Code {
+            module: site.module,
+            offset: site.pc,
+        }
+        .encode();
         match label(site) {
             Some(label) => format!("{addr:#018x}  {label}"),
             None => format!("{addr:#018x}  module {} +{:#x}", site.module, site.pc),
@@ -569,7 +717,9 @@ pub fn format_breakpoints(
         let _ = writeln!(out, "user breakpoints ({}):", user.len());
         for (site, bp) in user {
             let _ = match bp.only_at_depth {
-                Some(depth) => writeln!(out, "  {}  (only at stack depth {depth})", site_text(*site)),
+                Some(depth) => {
+                    writeln!(out, "  {}  (only at stack depth {depth})", site_text(*site))
+                }
                 None => writeln!(out, "  {}", site_text(*site)),
             };
         }
@@ -579,7 +729,12 @@ pub fn format_breakpoints(
     } else {
         let _ = writeln!(out, "step breakpoints ({}):", step.len());
         for target in step {
-            let _ = writeln!(out, "  {}  (at stack depth {})", site_text(target.site), target.depth);
+            let _ = writeln!(
+                out,
+                "  {}  (at stack depth {})",
+                site_text(target.site),
+                target.depth
+            );
         }
     }
     if planted.is_empty() {
@@ -605,13 +760,31 @@ mod tests {
         assert_eq!(parse(b"memories"), Ok(Command::Memories));
         assert_eq!(parse(b"breakpoints"), Ok(Command::Breakpoints));
         assert_eq!(parse(b"globals"), Ok(Command::Globals { module: None }));
-        assert_eq!(parse(b"globals 0x2"), Ok(Command::Globals { module: Some(2) }));
-        assert_eq!(parse(b"disasm"), Ok(Command::Disasm { addr: None, count: DEFAULT_DISASM_COUNT }));
+        assert_eq!(
+            parse(b"globals 0x2"),
+            Ok(Command::Globals { module: Some(2) })
+        );
+        assert_eq!(
+            parse(b"disasm"),
+            Ok(Command::Disasm {
+                addr: None,
+                count: DEFAULT_DISASM_COUNT
+            })
+        );
         assert_eq!(
             parse(b"disasm 0x4000000000000123 4"),
-            Ok(Command::Disasm { addr: Some(0x4000_0000_0000_0123), count: 4 })
+            Ok(Command::Disasm {
+                addr: Some(0x4000_0000_0000_0123),
+                count: 4
+            })
         );
-        assert_eq!(parse(b"disasm pc 2"), Ok(Command::Disasm { addr: None, count: 2 }));
+        assert_eq!(
+            parse(b"disasm pc 2"),
+            Ok(Command::Disasm {
+                addr: None,
+                count: 2
+            })
+        );
         assert_eq!(parse(b"log 2"), Ok(Command::Log { level: 2 }));
     }
 
@@ -636,7 +809,10 @@ mod tests {
         for (input, problem) in cases {
             let message = parse(input).expect_err(&String::from_utf8_lossy(input));
             assert!(message.contains(problem), "{message}");
-            assert!(message.contains("usage:") || message.contains("monitor commands:"), "{message}");
+            assert!(
+                message.contains("usage:") || message.contains("monitor commands:"),
+                "{message}"
+            );
         }
         assert!(parse(b"nope").unwrap_err().contains("disasm [ADDR|pc] [N]"));
     }
@@ -658,13 +834,20 @@ mod tests {
     fn code_addresses_and_offsets() {
         let pc = 0x4000_0002_0000_0050;
         assert_eq!(resolve_code_addr(None, pc), Ok((2, 0x50)));
-        assert_eq!(resolve_code_addr(Some(0x4000_0001_0000_0010), pc), Ok((1, 0x10)));
+        assert_eq!(
+            resolve_code_addr(Some(0x4000_0001_0000_0010), pc),
+            Ok((1, 0x10))
+        );
         // A bare offset is in the current frame's module.
         assert_eq!(resolve_code_addr(Some(0x10), pc), Ok((2, 0x10)));
         assert_eq!(resolve_code_addr(Some(0x10), 0), Ok((0, 0x10)));
         assert!(resolve_code_addr(None, 0).is_err());
         // Memory of another module, and the reserved address types.
-        assert!(resolve_code_addr(Some(0x0000_0001_0000_0010), pc).unwrap_err().contains("usage:"));
+        assert!(
+            resolve_code_addr(Some(0x0000_0001_0000_0010), pc)
+                .unwrap_err()
+                .contains("usage:")
+        );
         assert!(resolve_code_addr(Some(u64::MAX), pc).is_err());
     }
 
@@ -688,8 +871,18 @@ mod tests {
     #[test]
     fn disasm_lines() {
         let lines = [
-            DisasmLine { addr: 0x4000_0000_0000_0120, text: "local.get 0".into(), current: false, source: Some("app.c:17".into()) },
-            DisasmLine { addr: 0x4000_0000_0000_0122, text: "i32.add".into(), current: true, source: None },
+            DisasmLine {
+                addr: 0x4000_0000_0000_0120,
+                text: "local.get 0".into(),
+                current: false,
+                source: Some("app.c:17".into()),
+            },
+            DisasmLine {
+                addr: 0x4000_0000_0000_0122,
+                text: "i32.add".into(),
+                current: true,
+                source: None,
+            },
         ];
         let text = format_disasm("app.wasm: function 3 <fact>", &lines, Some("no line table"));
         assert_eq!(
@@ -702,17 +895,43 @@ mod tests {
     #[test]
     fn tables() {
         let modules = format_modules(&[
-            ModuleRow { index: 0, name: "app.wasm", size: 1234, funcs: Some(12), dwarf: Some(true) },
-            ModuleRow { index: 1, name: "m.wasm", size: 9, funcs: None, dwarf: None },
+            ModuleRow {
+                index: 0,
+                name: "app.wasm",
+                size: 1234,
+                funcs: Some(12),
+                dwarf: Some(true),
+            },
+            ModuleRow {
+                index: 1,
+                name: "m.wasm",
+                size: 9,
+                funcs: None,
+                dwarf: None,
+            },
         ]);
         let lines: Vec<&str> = modules.lines().collect();
         assert_eq!(lines[0], "index  name           bytes  functions  dwarf");
         assert_eq!(lines[1], "    0  app.wasm        1234         12  yes");
         assert_eq!(lines[2], "    1  m.wasm             9          ?  ?");
 
-        let memories = format_memories(&[MemoryRow { module: 0, size: 131072, page_size: 65536 }]);
-        assert_eq!(memories.lines().nth(1), Some("     0        131072        2  65536"));
-        assert!(format_memories(&[MemoryRow { module: 3, size: 5, page_size: 0 }]).contains(" ?"));
+        let memories = format_memories(&[MemoryRow {
+            module: 0,
+            size: 131072,
+            page_size: 65536,
+        }]);
+        assert_eq!(
+            memories.lines().nth(1),
+            Some("     0        131072        2  65536")
+        );
+        assert!(
+            format_memories(&[MemoryRow {
+                module: 3,
+                size: 5,
+                page_size: 0
+            }])
+            .contains(" ?")
+        );
         assert!(format_memories(&[]).contains("no module instance"));
 
         let globals = format_globals(
@@ -730,7 +949,10 @@ mod tests {
         assert_eq!(lines[2], "    0  i32      0xffffffff (-1)");
         assert_eq!(lines[3], "    1  i64      0x0000000000000005 (5)");
         assert_eq!(lines[4], "    2  f32      1.5 (bits 0x3fc00000)");
-        assert_eq!(lines[5], "    3  v128     0x0f0e0d0c0b0a09080706050403020100");
+        assert_eq!(
+            lines[5],
+            "    3  v128     0x0f0e0d0c0b0a09080706050403020100"
+        );
         assert_eq!(lines[6], "    4  funcref  (reference)");
         assert!(lines[7].contains("4096"));
         assert!(format_globals("m", &[], false).contains("no globals"));
@@ -741,17 +963,56 @@ mod tests {
         let site = |pc| Site { module: 0, pc };
         let label = |s: Site| (s.pc == 0x10).then(|| "app.wasm`fact+0x2".to_string());
         let text = format_breakpoints(
-            &[(site(0x10), UserBreakpoint::default()), (site(0x20), UserBreakpoint { only_at_depth: Some(3) })],
-            &[StepTarget { site: site(0x30), depth: 2 }],
+            &[
+                (site(0x10), UserBreakpoint::default()),
+                (
+                    site(0x20),
+                    UserBreakpoint {
+                        only_at_depth: Some(3),
+                    },
+                ),
+            ],
+            &[StepTarget {
+                site: site(0x30),
+                depth: 2,
+            }],
             &[site(0x10), site(0x20), site(0x30)],
             &label,
         );
-        assert!(text.contains("user breakpoints (2):\n  0x4000000000000010  app.wasm`fact+0x2\n"), "{text}");
-        assert!(text.contains("0x4000000000000020  module 0 +0x20  (only at stack depth 3)"), "{text}");
-        assert!(text.contains("step breakpoints (1):\n  0x4000000000000030  module 0 +0x30  (at stack depth 2)"), "{text}");
+        assert!(
+            text.contains("user breakpoints (2):\n  0x4000000000000010  app.wasm`fact+0x2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("0x4000000000000020  module 0 +0x20  (only at stack depth 3)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "step breakpoints (1):\n  0x4000000000000030  module 0 +0x30  (at stack depth 2)"
+            ),
+            "{text}"
+        );
         assert!(text.contains("planted in Wasmtime (3):"), "{text}");
         let empty = format_breakpoints(&[], &[], &[], &|_| None);
-        assert_eq!(empty, "user breakpoints: none\nstep breakpoints: none\nplanted in Wasmtime: none\n");
+        assert_eq!(
+            empty,
+            "user breakpoints: none\nstep breakpoints: none\nplanted in Wasmtime: none\n"
+        );
+    }
+
+    #[test]
+    fn paths_join_until_absolute() {
+        assert_eq!(join_path("/work", "tests/app.c"), "/work/tests/app.c");
+        assert_eq!(join_path("/work/", "./app.c"), "/work/app.c");
+        assert_eq!(join_path("/work", "/abs/app.c"), "/abs/app.c");
+        assert_eq!(join_path("", "app.c"), "app.c");
+        assert_eq!(join_path(".", "app.c"), "app.c");
+        assert_eq!(
+            join_path("/build", "wasisdk://v30/src/crt1.c"),
+            "wasisdk://v30/src/crt1.c"
+        );
+        assert_eq!(join_path("/build", "C:\\src\\a.c"), "C:\\src\\a.c");
     }
 
     #[test]
@@ -796,7 +1057,11 @@ mod tests {
                 (func $b nop nop nop nop nop nop nop nop))"#,
         )
         .expect("wat");
-        let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 5, address_size: 4 };
+        let encoding = gimli::Encoding {
+            format: gimli::Format::Dwarf32,
+            version: 5,
+            address_size: 4,
+        };
         let mut dwarf = DwarfUnit::new(encoding);
         let mut program = LineProgram::new(
             encoding,
@@ -837,13 +1102,22 @@ mod tests {
     }
 
     fn code_start(wasm: &[u8]) -> u32 {
-        split_sections(wasm).expect("parse").0.expect("code section")
+        split_sections(wasm)
+            .expect("parse")
+            .code_start
+            .expect("code section")
     }
 
     #[test]
     fn dwarf_addresses_count_from_the_code_section_contents() {
         // Function $a's body starts 1 byte into the section contents (after the count).
-        let wasm = module_with_lines(&[&[(1, 10, true), (4, 11, true), (6, 11, false), (8, 11, true), (9, 12, true)]]);
+        let wasm = module_with_lines(&[&[
+            (1, 10, true),
+            (4, 11, true),
+            (6, 11, false),
+            (8, 11, true),
+            (9, 12, true),
+        ]]);
         let start = code_start(&wasm);
         let table = LineTable::parse(&wasm);
         assert_eq!(table.problem(), None);
@@ -853,13 +1127,21 @@ mod tests {
         assert_eq!(table.line_start(start + 6), None);
         assert_eq!(table.line_start(start + 8), None);
         assert_eq!(table.line_start(start + 9), Some(("/src/app.c", 12)));
-        assert_eq!(table.line_start(4), None, "raw DWARF addresses are not module offsets");
+        assert_eq!(
+            table.line_start(4),
+            None,
+            "raw DWARF addresses are not module offsets"
+        );
     }
 
     #[test]
     fn dropped_code_sequences_are_ignored() {
         // A sequence at 0 (old tombstone) and one past the module (wasm-ld's -1 tombstone).
-        let wasm = module_with_lines(&[&[(0, 50, true), (3, 51, true)], &[(0xffff_fff0, 60, true)], &[(1, 5, true)]]);
+        let wasm = module_with_lines(&[
+            &[(0, 50, true), (3, 51, true)],
+            &[(0xffff_fff0, 60, true)],
+            &[(1, 5, true)],
+        ]);
         let start = code_start(&wasm);
         let table = LineTable::parse(&wasm);
         assert_eq!(table.line_start(start), None);

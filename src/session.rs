@@ -3,6 +3,7 @@
 
 use crate::connection::{Client, ReplyBuffer};
 use crate::execution::{End, Execution, Outcome, Stop};
+use crate::packet_guard::{Action, Guard, frame};
 use crate::stop_reply::hex_text;
 use crate::gdb::{GdbTarget, THREAD};
 use futures_lite::future;
@@ -83,7 +84,7 @@ pub async fn run(
     listener: &TcpListener,
 ) -> SessionEnd {
     let Some(mut machine) = new_machine(target, &client.replies) else { return SessionEnd::ConnectionLost };
-    let mut no_ack = false;
+    let mut guard = Guard::new(PACKET_BUFFER, (PACKET_BUFFER / 2) as u64);
     loop {
         if !client.flush().await {
             return SessionEnd::ConnectionLost;
@@ -156,13 +157,26 @@ pub async fn run(
             Wake::Data(0) => return SessionEnd::ConnectionLost,
             Wake::Data(n) => {
                 let bytes = client.received(n).to_vec();
-                if !no_ack && bytes.windows(15).any(|w| w == b"QStartNoAckMode") {
-                    no_ack = true;
+                for action in guard.push(&bytes) {
+                    match action {
+                        Action::Reply(reply) => client.replies.push_raw(&reply),
+                        Action::Pass(bytes) if matches!(machine, GdbStubStateMachine::Idle(_)) && bytes.starts_with(b"$x") => {
+                            let body = &bytes[1..bytes.len().saturating_sub(3)];
+                            if let Some(reply) = target.binary_read_reply(body) {
+                                if !guard.no_ack {
+                                    client.replies.push_raw(b"+");
+                                }
+                                client.replies.push_raw(&reply);
+                            }
+                        }
+                        Action::Pass(bytes) => {
+                            machine = match feed(machine, target, exec, &bytes, &client.replies, guard.no_ack) {
+                                Some(m) => m,
+                                None => return SessionEnd::ConnectionLost,
+                            };
+                        }
+                    }
                 }
-                machine = match feed(machine, target, exec, &bytes, &client.replies, no_ack) {
-                    Some(m) => m,
-                    None => return SessionEnd::ConnectionLost,
-                };
             }
             Wake::Event => {
                 let outcome = exec.on_event(target);
@@ -253,20 +267,15 @@ fn recover<'a, 'd>(
     replies.clear();
     let mut reply = before;
     if !no_ack {
-        reply.push(b'-');
+        reply.push(b'+');
     }
-    reply.extend_from_slice(b"$E01#a6");
-    let mut buffer = replies.clone();
-    let _ = gdbstub::conn::Connection::write_all(&mut buffer, &reply);
+    reply.extend(frame("E.malformed command"));
+    replies.push_raw(&reply);
     Some(machine)
 }
 
 /// Another client while one is attached: tell it why, and close.
 async fn refuse(stream: wstd::net::TcpStream) {
     let mut client = Client::new(stream);
-    let message = b"another debugger is attached to this program";
-    let mut hex = String::from("E.");
-    hex.push_str(std::str::from_utf8(message).unwrap_or(""));
-    let checksum = hex.bytes().fold(0u8, |a, b| a.wrapping_add(b));
-    let _ = client.send_raw(format!("${hex}#{checksum:02x}").as_bytes()).await;
+    let _ = client.send_raw(&frame("E.another debugger is attached to this program")).await;
 }

@@ -9,11 +9,13 @@ use gdbstub::target::ext::memory_map::MemoryMap;
 
 impl GdbTarget<'_> {
     pub fn libraries_xml(&self) -> String {
+        let modules = &self.debuggee.modules;
         let mut xml = String::from("<library-list>");
-        for (index, module) in self.debuggee.modules.iter().enumerate() {
+        for (index, module) in modules.iter().enumerate() {
+            let name = library_name(&module.name, modules.len(), crate::args::program());
             xml.push_str(&format!(
                 "<library name=\"{}\"><section address=\"{:#x}\"/></library>",
-                xml_escape(&module.name),
+                xml_escape(name),
                 code_addr(index as u32, 0)
             ));
         }
@@ -48,6 +50,20 @@ impl GdbTarget<'_> {
     }
 }
 
+/// The name LLDB gets for a module. LLDB 22 looks a library up among its target's modules by this
+/// name (the file name alone when it has no directory, else the whole path) and otherwise opens
+/// it as a path relative to its own working directory; only when both fail does it read the
+/// module from memory. With `--program`, a program that is a single core module is reported under
+/// that path, so LLDB reuses the file it launched or was given instead of adding a second copy
+/// whose breakpoint locations duplicate the first. A component's core modules keep their own
+/// names: LLDB cannot load a component file as a target, so there is nothing to match.
+fn library_name<'a>(module_name: &'a str, module_count: usize, program: Option<&'a str>) -> &'a str {
+    match program {
+        Some(path) if module_count == 1 && !path.is_empty() => path,
+        _ => module_name,
+    }
+}
+
 fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
 }
@@ -61,5 +77,18 @@ impl Libraries for GdbTarget<'_> {
 impl MemoryMap for GdbTarget<'_> {
     fn memory_map_xml(&self, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
         Ok(copy_window(self.memory_map_xml().as_bytes(), offset, length, buf))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::library_name;
+
+    #[test]
+    fn program_path_names_a_lone_core_module_only() {
+        assert_eq!(library_name("app.wasm", 1, Some("/work/app.wasm")), "/work/app.wasm");
+        assert_eq!(library_name("app.wasm", 1, None), "app.wasm");
+        assert_eq!(library_name("app.wasm", 1, Some("")), "app.wasm");
+        assert_eq!(library_name("wit-component_shim.wasm", 4, Some("/work/p2.wasm")), "wit-component_shim.wasm");
     }
 }

@@ -2,9 +2,11 @@
 //! extension area lives in its own file; this one holds the target state, registers, memory and
 //! threads.
 
+mod binary_read;
 mod breakpoints;
 mod info;
 mod libraries;
+mod monitor;
 mod resume;
 mod wasm;
 
@@ -25,6 +27,7 @@ use gdbstub::target::ext::lldb_register_info_override::{
     Callback, CallbackToken, LldbRegisterInfoOverride, LldbRegisterInfoOverrideOps,
 };
 use gdbstub::target::ext::memory_map::MemoryMapOps;
+use gdbstub::target::ext::monitor_cmd::MonitorCmdOps;
 use gdbstub::target::ext::process_info::ProcessInfoOps;
 use gdbstub::target::ext::wasm::WasmOps;
 use gdbstub::target::{Target, TargetError, TargetResult};
@@ -54,9 +57,9 @@ pub struct GdbTarget<'d> {
     pub breakpoints: Breakpoints,
     /// What the last resume packet asked for; the session loop acts on it.
     pub resume_request: Option<ResumeRequest>,
-    /// `k` was received: the session loop ends the run.
-    pub kill_requested: bool,
     pub verbose: u8,
+    /// Caches of the `monitor` commands.
+    monitor: monitor::MonitorState,
 }
 
 impl<'d> GdbTarget<'d> {
@@ -65,8 +68,8 @@ impl<'d> GdbTarget<'d> {
             debuggee,
             breakpoints: Breakpoints::default(),
             resume_request: None,
-            kill_requested: false,
             verbose,
+            monitor: Default::default(),
         }
     }
 
@@ -145,6 +148,10 @@ impl Target for GdbTarget<'_> {
     }
 
     fn support_process_info(&mut self) -> Option<ProcessInfoOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
         Some(self)
     }
 }

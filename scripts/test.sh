@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The "run every test" entry point: sets up tools (scripts/setup.sh), builds the
+# debug component for wasm32-wasip2, then runs the host `cargo test` (unit and
+# integration tests). Extra arguments go to `cargo test`, e.g.
+#   scripts/test.sh --test fixtures_smoke -- --nocapture
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "==> building the debug component (wasm32-wasip2, release)"
+cargo build --release --target wasm32-wasip2
+component="target/wasm32-wasip2/release/wasm_gdbstub.wasm"
+[ -f "$component" ] || { echo "test.sh: error: $component was not produced" >&2; exit 1; }
+
+# Integration tests each run wasmtime and often lldb; more parallel tests than
+# this oversubscribes small (2-core) machines and makes timeouts flaky.
+if [ -z "${RUST_TEST_THREADS:-}" ]; then
+  cores="$(nproc 2>/dev/null || echo 2)"
+  RUST_TEST_THREADS=$((cores < 2 ? 2 : (cores > 4 ? 4 : cores)))
+  export RUST_TEST_THREADS
+fi
+
+echo "==> cargo test (RUST_TEST_THREADS=$RUST_TEST_THREADS)"
+exec cargo test "$@"

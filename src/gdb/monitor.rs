@@ -1,0 +1,256 @@
+//! `qRcmd` (LLDB's `process plugin packet monitor <command>`): reads what each monitor command
+//! needs from the paused debuggee and hands it to `crate::monitor_text`, which parses the command
+//! and formats the answer. A bad command gets usage text as console output and an `OK`, never an
+//! error: a typo must not end the session.
+
+use super::{Fatal, GdbTarget};
+use crate::breakpoints::Site;
+use crate::debuggee::Module;
+use crate::host::{self, WasmType};
+use crate::monitor_text::{
+    self as text, Command, DisasmLine, GlobalValue, LineTable, MAX_GLOBALS, MemoryRow, ModuleRow,
+};
+use gdbstub::output;
+use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd};
+use std::collections::HashMap;
+
+/// Wasmtime creates instances only once the program starts, and memories and globals live in
+/// instances.
+const NOT_STARTED: &str =
+    "the program has not started yet: no instances, memories or globals exist\n";
+
+/// What the monitor commands keep between requests.
+#[derive(Default)]
+pub struct MonitorState {
+    /// Line tables by protocol module index, parsed on the first `disasm` in that module. Module
+    /// bytecode never changes during a run, so a table stays valid.
+    line_tables: HashMap<u32, LineTable>,
+}
+
+impl MonitorState {
+    fn line_table(&mut self, index: u32, module: &Module) -> &LineTable {
+        self.line_tables.entry(index).or_insert_with(|| {
+            if module.info.as_ref().is_some_and(|i| i.has_dwarf()) {
+                LineTable::parse(&module.bytes)
+            } else {
+                LineTable::default()
+            }
+        })
+    }
+}
+
+impl MonitorCmd for GdbTarget<'_> {
+    fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), Fatal> {
+        self.log(1, || format!("monitor {}", String::from_utf8_lossy(cmd)));
+        let reply = match text::parse(cmd) {
+            Ok(command) => self.run_monitor(command),
+            Err(usage) => usage,
+        };
+        output!(out, "{reply}");
+        Ok(())
+    }
+}
+
+impl GdbTarget<'_> {
+    fn run_monitor(&mut self, command: Command) -> String {
+        match command {
+            Command::Help => text::help(),
+            Command::Modules => self.monitor_modules(),
+            Command::Memories => self.monitor_memories(),
+            Command::Globals { module } => self.monitor_globals(module),
+            Command::Disasm { addr, count } => self.monitor_disasm(addr, count),
+            Command::Breakpoints => self.monitor_breakpoints(),
+            Command::Log { level } => {
+                let before = std::mem::replace(&mut self.verbose, level);
+                format!("log level {level} (was {before})\n")
+            }
+        }
+    }
+
+    fn monitor_modules(&self) -> String {
+        let rows: Vec<ModuleRow<'_>> = (0u32..)
+            .zip(&self.debuggee.modules)
+            .map(|(index, m)| ModuleRow {
+                index,
+                name: &m.name,
+                size: m.bytes.len(),
+                funcs: m.info.as_ref().map(|i| i.num_funcs()),
+                dwarf: m.info.as_ref().map(|i| i.has_dwarf()),
+            })
+            .collect();
+        text::format_modules(&rows)
+    }
+
+    fn monitor_memories(&self) -> String {
+        let rows: Vec<MemoryRow> = (0u32..)
+            .take(self.debuggee.modules.len())
+            .filter_map(|module| {
+                let (size, page_size) = self.debuggee.memory_info(module)?;
+                Some(MemoryRow {
+                    module,
+                    size,
+                    page_size,
+                })
+            })
+            .collect();
+        if rows.is_empty() && self.debuggee.stack.is_empty() {
+            return NOT_STARTED.to_string();
+        }
+        text::format_memories(&rows)
+    }
+
+    fn monitor_globals(&self, module: Option<u32>) -> String {
+        let module = module.unwrap_or_else(|| self.debuggee.stack.first().map_or(0, |f| f.module));
+        let Some(m) = self.debuggee.module(module) else {
+            return format!(
+                "globals: no module {module} (there are {})\nusage: globals [MODULE]\n",
+                self.debuggee.modules.len()
+            );
+        };
+        let host = self.debuggee.host;
+        // The running instance if the module is on the stack (a module instantiated twice shows
+        // the one executing), else its first instance.
+        let found;
+        let instance = match self
+            .debuggee
+            .stack
+            .iter()
+            .find(|f| f.module == module)
+            .and_then(|f| f.instance.as_ref())
+        {
+            Some(instance) => instance,
+            None => {
+                found = host
+                    .all_instances()
+                    .into_iter()
+                    .find(|i| self.debuggee.module_index(&i.get_module(host)) == Some(module));
+                match found.as_ref() {
+                    Some(instance) => instance,
+                    None if self.debuggee.stack.is_empty() => return NOT_STARTED.to_string(),
+                    None => return format!("module {module} ({}) has no instance\n", m.name),
+                }
+            }
+        };
+        let mut values = Vec::new();
+        let mut truncated = true;
+        for index in 0..MAX_GLOBALS {
+            let value = instance
+                .get_global(host, index)
+                .ok()
+                .and_then(|g| g.get(host).ok());
+            match value {
+                Some(value) => values.push(global_value(&value)),
+                None => {
+                    truncated = false;
+                    break;
+                }
+            }
+        }
+        text::format_globals(&format!("module {module} ({})", m.name), &values, truncated)
+    }
+
+    fn monitor_disasm(&mut self, addr: Option<u64>, count: usize) -> String {
+        let (module, offset) = match text::resolve_code_addr(addr, self.current_pc()) {
+            Ok(location) => location,
+            Err(message) => return message,
+        };
+        let GdbTarget {
+            debuggee, monitor, ..
+        } = self;
+        let Some(m) = debuggee.module(module) else {
+            return format!(
+                "disasm: no module {module} (there are {})\n",
+                debuggee.modules.len()
+            );
+        };
+        let Some(info) = m.info.as_ref() else {
+            return format!(
+                "disasm: module {module} ({}) could not be analysed\n",
+                m.name
+            );
+        };
+        let Some(func) = info.func_containing(offset) else {
+            return format!(
+                "disasm: offset {offset:#x} is not inside a function body of module {module} \
+                 ({})\n",
+                m.name
+            );
+        };
+        let listing = match info.disassemble(&m.bytes, func) {
+            Ok(listing) => listing,
+            Err(e) => return format!("disasm: function {func} of module {module}: {e}\n"),
+        };
+        let offsets: Vec<u32> = listing.iter().map(|(o, _)| *o).collect();
+        let (window, current) = text::disasm_window(&offsets, offset, count);
+        let table = monitor.line_table(module, m);
+        let lines: Vec<DisasmLine> = listing
+            .get(window.clone())
+            .unwrap_or_default()
+            .iter()
+            .zip(window)
+            .map(|((pc, instr), i)| DisasmLine {
+                addr: crate::addr::code_addr(module, *pc),
+                text: instr.clone(),
+                current: Some(i) == current,
+                source: table
+                    .line_start(*pc)
+                    .map(|(file, line)| format!("{file}:{line}")),
+            })
+            .collect();
+        let func_name = info
+            .func_name(func)
+            .map_or_else(String::new, |n| format!(" <{n}>"));
+        let header = format!("{}: function {func}{func_name}", m.name);
+        let mut notes = Vec::new();
+        if current
+            .and_then(|i| offsets.get(i))
+            .is_some_and(|&start| start != offset)
+        {
+            notes.push(format!(
+                "{:#x} is inside the marked instruction",
+                crate::addr::code_addr(module, offset)
+            ));
+        }
+        match table.problem() {
+            Some(problem) => notes.push(format!("line table incomplete: {problem}")),
+            None if info.has_dwarf() && table.is_empty() => {
+                notes.push("the DWARF has no line table".to_string())
+            }
+            None => {}
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        text::format_disasm(&header, &lines, note.as_deref())
+    }
+
+    fn monitor_breakpoints(&self) -> String {
+        let user: Vec<_> = self
+            .breakpoints
+            .user_sites()
+            .map(|(s, b)| (*s, *b))
+            .collect();
+        let planted: Vec<Site> = self.breakpoints.planted().iter().copied().collect();
+        let label = |site: Site| {
+            let m = self.debuggee.module(site.module)?;
+            let info = m.info.as_ref()?;
+            let func = info.func_containing(site.pc)?;
+            let delta = site.pc.checked_sub(info.func_start(func)?)?;
+            let name = info
+                .func_name(func)
+                .map_or_else(|| format!("func[{func}]"), str::to_string);
+            Some(format!("{}`{name}+{delta:#x}", m.name))
+        };
+        text::format_breakpoints(&user, self.breakpoints.step_targets(), &planted, &label)
+    }
+}
+
+fn global_value(value: &host::WasmValue) -> GlobalValue {
+    match value.get_type() {
+        WasmType::WasmI32 => GlobalValue::I32(value.unwrap_i32()),
+        WasmType::WasmI64 => GlobalValue::I64(value.unwrap_i64()),
+        WasmType::WasmF32 => GlobalValue::F32(value.unwrap_f32()),
+        WasmType::WasmF64 => GlobalValue::F64(value.unwrap_f64()),
+        WasmType::WasmV128 => GlobalValue::V128(value.unwrap_v128()),
+        WasmType::WasmFuncref => GlobalValue::FuncRef,
+        WasmType::WasmExnref => GlobalValue::ExnRef,
+    }
+}
