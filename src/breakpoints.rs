@@ -47,6 +47,8 @@ pub enum Hit {
 pub struct Breakpoints {
     user: BTreeMap<Site, UserBreakpoint>,
     step: Vec<StepTarget>,
+    /// Instructions that may touch watched memory (see `crate::watchpoints`).
+    watch: BTreeSet<Site>,
     planted: BTreeSet<Site>,
 }
 
@@ -87,6 +89,18 @@ impl Breakpoints {
         !self.step.is_empty()
     }
 
+    pub fn set_watch_sites(&mut self, sites: BTreeSet<Site>) {
+        self.watch = sites;
+    }
+
+    pub fn is_watch_site(&self, site: Site) -> bool {
+        self.watch.contains(&site)
+    }
+
+    pub fn watch_site_count(&self) -> usize {
+        self.watch.len()
+    }
+
     pub fn set_step(&mut self, targets: Vec<StepTarget>) {
         self.step = targets;
     }
@@ -99,10 +113,16 @@ impl Breakpoints {
     pub fn clear_all(&mut self) {
         self.user.clear();
         self.step.clear();
+        self.watch.clear();
     }
 
     fn wanted(&self) -> BTreeSet<Site> {
-        self.user.keys().copied().chain(self.step.iter().map(|t| t.site)).collect()
+        self.user
+            .keys()
+            .copied()
+            .chain(self.step.iter().map(|t| t.site))
+            .chain(self.watch.iter().copied())
+            .collect()
     }
 
     /// The host edits that bring the planted set in line with what is wanted. The caller applies
@@ -196,6 +216,17 @@ mod tests {
         let mut bps = Breakpoints::default();
         bps.set_step(vec![StepTarget { site: site(50), depth: 1 }]);
         assert_eq!(bps.classify(&[site(52), site(50)], 1), Hit::StepDone);
+    }
+
+    #[test]
+    fn watch_sites_are_planted_alongside_the_rest() {
+        let mut bps = Breakpoints::default();
+        bps.add_user(site(1), UserBreakpoint::default());
+        bps.set_watch_sites([site(1), site(2)].into_iter().collect());
+        assert_eq!(bps.sync().add, vec![site(1), site(2)]);
+        bps.set_watch_sites(BTreeSet::new());
+        assert_eq!(bps.sync().remove, vec![site(2)]);
+        assert!(!bps.is_watch_site(site(2)));
     }
 
     #[test]

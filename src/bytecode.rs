@@ -615,6 +615,29 @@ impl ModuleInfo {
         Ok(offsets)
     }
 
+    /// Every instruction of a defined function that reads or writes linear memory.
+    pub fn memory_accesses(
+        &self,
+        bytes: &[u8],
+        func_index: u32,
+    ) -> Result<Vec<(u32, crate::memory_access::Access)>, BytecodeError> {
+        let mut walker = self.walker(bytes, func_index)?;
+        let mut accesses = Vec::new();
+        while let Some(decoded) = walker.read()? {
+            if let Some(access) = crate::memory_access::classify(&decoded.op) {
+                accesses.push((decoded.offset, access));
+            }
+            walker.apply(&decoded)?;
+        }
+        Ok(accesses)
+    }
+
+    /// The memory access of the instruction at `pc`, if it makes one.
+    pub fn memory_access_at(&self, bytes: &[u8], pc: u32) -> Option<crate::memory_access::Access> {
+        let func = self.func_containing(pc)?;
+        self.memory_accesses(bytes, func).ok()?.into_iter().find(|(at, _)| *at == pc).map(|(_, a)| a)
+    }
+
     /// Every instruction of a defined function as (offset, text), e.g. `i32.add`,
     /// `call 3 <fact>`, `br_if 1`, `local.get 0`.
     pub fn disassemble(

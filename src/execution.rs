@@ -7,6 +7,7 @@ use crate::bytecode::{InstrKind, TrapReason};
 use crate::gdb::{GdbTarget, ResumeRequest};
 use crate::host::{Event, Resumption};
 use crate::stepping;
+use crate::watchpoints::Watchpoint;
 
 /// Why the debuggee stopped, as the protocol layer reports it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -18,6 +19,8 @@ pub enum Stop {
     Trap(TrapReason),
     /// Ctrl-C / `process interrupt`.
     Interrupted,
+    /// An access to watched memory has just run.
+    Watch(Watchpoint),
     /// A Wasm exception was thrown.
     Exception,
 }
@@ -52,6 +55,8 @@ pub struct Execution {
     exit_status: Option<u8>,
     /// The signal of the trap the program last stopped at: resuming from it ends the program.
     pending_trap: Option<u8>,
+    /// A watched access is being stepped over, to report it once it has happened.
+    pending_watch: Option<Watchpoint>,
 }
 
 impl Execution {
@@ -159,6 +164,7 @@ impl Execution {
             Outcome::Running => self.resume(target),
             Outcome::Stopped(_) => {
                 self.interrupt_requested = false;
+                self.pending_watch = None;
                 target.breakpoints.clear_step();
                 target.sync_breakpoints();
             }
@@ -188,12 +194,27 @@ impl Execution {
         if any_depth {
             return Outcome::Stopped(Stop::StepDone);
         }
+        if let Some(watch) = self.pending_watch {
+            if target.breakpoints.classify(&sites, depth) == Hit::StepDone {
+                self.pending_watch = None;
+                return Outcome::Stopped(Stop::Watch(watch));
+            }
+        } else if let Some(watch) = target.watch_hit(here) {
+            // Report the access after it has run, so LLDB shows the new value: step over it
+            // first (the step's own breakpoints replace any step LLDB asked for).
+            self.pending_watch = Some(watch);
+            let plan = step_plan(target);
+            target.breakpoints.set_step(plan);
+            target.sync_breakpoints();
+            return Outcome::Running;
+        }
         match target.breakpoints.classify(&sites, depth) {
             Hit::StepDone => Outcome::Stopped(Stop::StepDone),
             Hit::User => Outcome::Stopped(Stop::Breakpoint),
             Hit::Spurious => {
                 let known = sites.iter().any(|s| {
                     target.breakpoints.has_user(*s)
+                        || target.breakpoints.is_watch_site(*s)
                         || target.breakpoints.step_targets().iter().any(|t| t.site == *s)
                 });
                 if known {

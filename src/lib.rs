@@ -7,11 +7,13 @@
 pub mod addr;
 pub mod args;
 pub mod breakpoints;
+pub mod memory_access;
 pub mod packet_guard;
 pub mod bytecode;
 pub mod monitor_text;
 pub mod stepping;
 pub mod stop_reply;
+pub mod watchpoints;
 
 #[cfg(target_arch = "wasm32")]
 mod connection;

@@ -124,13 +124,13 @@ impl Guard {
             return self.refuse("E.packet too long");
         }
         let packet = std::mem::take(&mut self.packet);
-        let Some(hash) = packet.iter().rposition(|&b| b == b'#') else {
+        // The first `#` ends the body, as for gdbstub: a `#` among the checksum digits must not
+        // move the split, or the guard would pass a packet gdbstub then rejects.
+        let Some(hash) = packet.iter().position(|&b| b == b'#') else {
             return self.refuse("E.malformed packet");
         };
         let body = &packet[1..hash];
-        let checksum = std::str::from_utf8(&packet[hash + 1..])
-            .ok()
-            .and_then(|text| u8::from_str_radix(text, 16).ok());
+        let checksum = hex_byte(&packet[hash + 1..]);
         let computed = body.iter().fold(0u8, |sum, b| sum.wrapping_add(*b));
         if checksum != Some(computed) {
             // With acks, `-` asks for a retransmission; without, there is no retransmission
@@ -146,6 +146,9 @@ impl Guard {
                 return self.refuse("E.read too large");
             }
         }
+        if names_missing_thread(body) {
+            return self.refuse("E.no such thread");
+        }
         if body == b"QStartNoAckMode" {
             self.no_ack = true;
         }
@@ -153,16 +156,82 @@ impl Guard {
     }
 }
 
-/// The length of an `m addr,len` / `x addr,len` read, if `body` is one. `None` also for
-/// malformed ones, which gdbstub rejects itself.
+/// The one thread the stub serves (`crate::gdb::THREAD`, which only builds for wasm32), in
+/// process 1.
+const ONLY_THREAD: u64 = 1;
+
+/// Whether `body` names a thread other than the one there is, in a packet that acts on a thread:
+/// `vCont` actions, `Hg`/`Hc`, `qWasmCallStack`. gdbstub checks only the syntax of a thread id, and
+/// the target has one thread to act on, so `vCont;s:p2.2` would step thread 1 and
+/// `qWasmCallStack:9` would show thread 1's stack. Ids gdbstub cannot parse are left to it.
+fn names_missing_thread(body: &[u8]) -> bool {
+    let ids: Vec<&[u8]> = if let Some(actions) = body.strip_prefix(b"vCont;") {
+        actions
+            .split(|&b| b == b';')
+            .filter_map(|action| Some(&action[action.iter().position(|&b| b == b':')? + 1..]))
+            .collect()
+    } else if let Some(id) = body.strip_prefix(b"Hg").or_else(|| body.strip_prefix(b"Hc")) {
+        vec![id]
+    } else if let Some(id) = body.strip_prefix(b"qWasmCallStack:") {
+        vec![id]
+    } else {
+        return false;
+    };
+    ids.into_iter().any(|id| {
+        let (pid, tid) = match id.strip_prefix(b"p") {
+            Some(rest) => match rest.iter().position(|&b| b == b'.') {
+                Some(dot) => (Some(&rest[..dot]), Some(&rest[dot + 1..])),
+                None => (Some(rest), None),
+            },
+            None => (None, Some(id)),
+        };
+        // 0 is "any" and -1 "all": both include the one thread.
+        [pid, tid].into_iter().flatten().filter_map(thread_number).any(|n| n != 0 && n != ONLY_THREAD)
+    })
+}
+
+/// A thread or process id's number; `u64::MAX` if it has more digits than fit, `None` for `-1`
+/// and for what is not hex at all.
+fn thread_number(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || !text.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    let significant = &text[text.iter().position(|&d| d != b'0').unwrap_or(text.len())..];
+    match significant.len() {
+        0 => Some(0),
+        1..=16 => u64::from_str_radix(std::str::from_utf8(significant).ok()?, 16).ok(),
+        _ => Some(u64::MAX),
+    }
+}
+
+/// Two hex digits. Stricter than `u8::from_str_radix`, which also takes a sign (`+5`).
+fn hex_byte(text: &[u8]) -> Option<u8> {
+    match text {
+        [hi, lo] if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => {
+            u8::from_str_radix(std::str::from_utf8(text).ok()?, 16).ok()
+        }
+        _ => None,
+    }
+}
+
+/// The length of an `m addr,len` / `x addr,len` read, if `body` is one; `u64::MAX` for a length
+/// too large for 64 bits. `None` for malformed ones, which gdbstub rejects itself. Leading zeros
+/// are allowed (gdbstub and the `x` reader accept them), so they must not hide a huge length.
 fn read_length(body: &[u8]) -> Option<u64> {
     let rest = body.strip_prefix(b"m").or_else(|| body.strip_prefix(b"x"))?;
     let comma = rest.iter().position(|&b| b == b',')?;
-    let len = std::str::from_utf8(&rest[comma + 1..]).ok()?;
-    if len.is_empty() || len.len() > 16 {
+    let digits = &rest[comma + 1..];
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    u64::from_str_radix(len, 16).ok()
+    let significant = &digits[digits.iter().position(|&d| d != b'0').unwrap_or(digits.len())..];
+    if significant.len() > 16 {
+        return Some(u64::MAX);
+    }
+    if significant.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(std::str::from_utf8(significant).ok()?, 16).ok()
 }
 
 #[cfg(test)]
@@ -198,6 +267,19 @@ mod tests {
         g.push(&frame("QStartNoAckMode"));
         assert!(g.no_ack);
         assert_eq!(g.push(b"$g#zz"), vec![Action::Reply(frame("E.bad checksum"))]);
+        // The body ends at the first `#`, and the checksum is exactly two hex digits.
+        assert_eq!(g.push(b"$?##c"), vec![Action::Reply(frame("E.bad checksum"))]);
+        assert_eq!(g.push(b"$\x05#+5"), vec![Action::Reply(frame("E.bad checksum"))]);
+    }
+
+    #[test]
+    fn leading_zeros_do_not_hide_a_huge_read() {
+        let mut g = guard();
+        for read in ["x0,0000000000000000ffffffff", "m0,000000000000000000000011", "m0,11112222333344445"] {
+            let actions = g.push(&frame(read));
+            assert!(matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.read too large"))), "{read}");
+        }
+        assert!(matches!(&g.push(&frame("m0,0000000000000000000010"))[..], [Action::Pass(_)]));
     }
 
     #[test]
@@ -216,10 +298,29 @@ mod tests {
     }
 
     #[test]
+    fn packets_for_missing_threads_are_refused() {
+        let mut g = guard();
+        for packet in ["vCont;s:p2.2", "vCont;c:p1.-1;s:3", "vCont;c:p5.-1", "Hg9", "Hcp1.2", "qWasmCallStack:9",
+            "qWasmCallStack:11112222333344445"]
+        {
+            let actions = g.push(&frame(packet));
+            assert!(matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.no such thread"))), "{packet}");
+        }
+        for packet in ["vCont;c:p1.-1", "vCont;s:p1.1", "vCont;c", "vCont;s:1;c", "vCont?", "Hg0", "Hc-1", "Hgp1.1",
+            "qWasmCallStack:1", "qWasmCallStack:p1.01", "vCont;c:zz", "Hg-5"]
+        {
+            assert!(matches!(&g.push(&frame(packet))[..], [Action::Pass(_)]), "{packet}");
+        }
+    }
+
+    #[test]
     fn read_lengths() {
         assert_eq!(read_length(b"m4000000000000000,7dd"), Some(0x7dd));
         assert_eq!(read_length(b"x0,0"), Some(0));
-        assert_eq!(read_length(b"m0,11112222333344445"), None);
+        assert_eq!(read_length(b"m0,11112222333344445"), Some(u64::MAX));
+        assert_eq!(read_length(b"x0,0000000000000000ffffffff"), Some(0xffff_ffff));
+        assert_eq!(read_length(b"m0,00000000000000000000"), Some(0));
+        assert_eq!(read_length(b"m0,+10"), None);
         assert_eq!(read_length(b"qSupported"), None);
     }
 }

@@ -5,6 +5,7 @@ use crate::connection::{Client, ReplyBuffer};
 use crate::execution::{End, Execution, Outcome, Stop};
 use crate::packet_guard::{Action, Guard, frame};
 use crate::stop_reply::hex_text;
+use crate::watchpoints::WatchKind;
 use crate::gdb::{GdbTarget, THREAD};
 use futures_lite::future;
 use gdbstub::common::Signal;
@@ -51,6 +52,15 @@ fn pc_reg(target: &GdbTarget<'_>) -> [u8; 8] {
 fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
     let signal = match stop {
         Stop::Breakpoint => return MultiThreadStopReason::SwBreak(THREAD),
+        Stop::Watch(w) => {
+            let kind = match w.kind {
+                WatchKind::Write => gdbstub::target::ext::breakpoints::WatchKind::Write,
+                WatchKind::Read => gdbstub::target::ext::breakpoints::WatchKind::Read,
+                WatchKind::ReadWrite => gdbstub::target::ext::breakpoints::WatchKind::ReadWrite,
+            };
+            let addr = crate::addr::Location::Memory { module: w.module, offset: w.start as u32 }.encode();
+            return MultiThreadStopReason::Watch { tid: THREAD, kind, addr };
+        }
         Stop::StepDone | Stop::Exception => Signal::SIGTRAP,
         Stop::Interrupted => Signal::SIGINT,
         Stop::Trap(reason) => Signal(reason.signal()),
@@ -73,7 +83,7 @@ fn stop_fields(stop: Stop) -> Vec<(&'static str, String)> {
             ("reason", "exception".to_string()),
             ("description", hex_text("wasm exception thrown")),
         ],
-        Stop::Breakpoint | Stop::StepDone | Stop::Interrupted => Vec::new(),
+        Stop::Breakpoint | Stop::StepDone | Stop::Interrupted | Stop::Watch(_) => Vec::new(),
     }
 }
 
@@ -163,6 +173,15 @@ pub async fn run(
                         Action::Pass(bytes) if matches!(machine, GdbStubStateMachine::Idle(_)) && bytes.starts_with(b"$x") => {
                             let body = &bytes[1..bytes.len().saturating_sub(3)];
                             if let Some(reply) = target.binary_read_reply(body) {
+                                if !guard.no_ack {
+                                    client.replies.push_raw(b"+");
+                                }
+                                client.replies.push_raw(&reply);
+                            }
+                        }
+                        Action::Pass(bytes) if matches!(machine, GdbStubStateMachine::Idle(_)) && bytes.starts_with(b"$qMemoryRegionInfo:") => {
+                            let body = &bytes[1..bytes.len().saturating_sub(3)];
+                            if let Some(reply) = target.memory_region_reply(body) {
                                 if !guard.no_ack {
                                     client.replies.push_raw(b"+");
                                 }

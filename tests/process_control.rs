@@ -131,33 +131,12 @@ fn detach_lets_the_program_run_and_a_new_client_can_attach() {
     let mut client = connect(&debuggee);
     assert!(client.request("?").starts_with('T'));
     let source = fixtures::read(fixtures::c_loop_forever());
-    let g_stop = data_symbol_address(&source, "g_stop");
+    let g_stop = fixtures::data_symbol_address(&source, "g_stop");
     assert_eq!(client.request(&format!("M{g_stop:x},4:01000000")), "OK");
     client.send("D;1");
     let out = debuggee.wait_exit(Duration::from_secs(30));
     out.assert_success();
     out.assert_stdout_contains("stop=1");
-}
-
-/// The linear-memory address of a global variable, from the module's DWARF.
-fn data_symbol_address(wasm: &[u8], name: &str) -> u64 {
-    let text = std::process::Command::new("llvm-dwarfdump-22")
-        .arg("--name")
-        .arg(name)
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(wasm)?;
-            child.wait_with_output()
-        })
-        .expect("llvm-dwarfdump-22");
-    let text = String::from_utf8_lossy(&text.stdout);
-    let at = text.find("DW_OP_addr 0x").unwrap_or_else(|| panic!("no address for {name}: {text}"));
-    let hex: String = text[at + 13..].chars().take_while(char::is_ascii_hexdigit).collect();
-    u64::from_str_radix(&hex, 16).unwrap()
 }
 
 #[test]

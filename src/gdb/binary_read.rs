@@ -21,7 +21,13 @@ impl GdbTarget<'_> {
             // The capability probe.
             return Some(frame_bytes(b"OK"));
         }
-        let mut data = vec![0u8; len];
+        // The packet guard refuses absurd lengths before they get here; should one slip through,
+        // a failed allocation must be an error reply, not an abort of the whole Wasmtime process.
+        let mut data = Vec::new();
+        if data.try_reserve_exact(len).is_err() {
+            return Some(frame_bytes(b"E.read too large"));
+        }
+        data.resize(len, 0);
         let reply = match self.read_addrs(addr, &mut data, THREAD) {
             Ok(n) => escape(&data[..n.min(len)]),
             Err(_) => b"E79".to_vec(),

@@ -5,11 +5,15 @@ use super::GdbTarget;
 use crate::addr::Location;
 use crate::breakpoints::{Site, UserBreakpoint};
 use crate::stepping;
-use gdbstub::target::ext::breakpoints::{Breakpoints, SwBreakpoint, SwBreakpointOps};
+use gdbstub::target::ext::breakpoints::{Breakpoints, HwWatchpointOps, SwBreakpoint, SwBreakpointOps};
 use gdbstub::target::{TargetError, TargetResult};
 
 impl Breakpoints for GdbTarget<'_> {
     fn support_sw_breakpoint(&mut self) -> Option<SwBreakpointOps<'_, Self>> {
+        Some(self)
+    }
+
+    fn support_hw_watchpoint(&mut self) -> Option<HwWatchpointOps<'_, Self>> {
         Some(self)
     }
 }

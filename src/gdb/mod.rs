@@ -6,9 +6,11 @@ mod binary_read;
 mod breakpoints;
 mod info;
 mod libraries;
+mod memory_regions;
 mod monitor;
 mod resume;
 mod wasm;
+mod watchpoints;
 
 use crate::addr::{self, Location};
 use crate::breakpoints::Breakpoints;
@@ -55,6 +57,7 @@ impl std::fmt::Display for Fatal {
 pub struct GdbTarget<'d> {
     pub debuggee: Debuggee<'d>,
     pub breakpoints: Breakpoints,
+    pub watchpoints: crate::watchpoints::Watchpoints,
     /// What the last resume packet asked for; the session loop acts on it.
     pub resume_request: Option<ResumeRequest>,
     pub verbose: u8,
@@ -67,6 +70,7 @@ impl<'d> GdbTarget<'d> {
         GdbTarget {
             debuggee,
             breakpoints: Breakpoints::default(),
+            watchpoints: Default::default(),
             resume_request: None,
             verbose,
             monitor: Default::default(),

@@ -40,7 +40,10 @@ impl Wasm for GdbTarget<'_> {
     fn read_wasm_stack(&self, _tid: Tid, frame: usize, index: usize, buf: &mut [u8]) -> Result<usize, Fatal> {
         // Index 0 is the top of the operand stack; the host lists it bottom first.
         let stack = self.debuggee.operand_stack(frame);
-        let value = stack.as_ref().and_then(|s| s.len().checked_sub(index + 1).and_then(|i| s.get(i)));
+        // `index` comes from the packet: `index + 1` could overflow.
+        let value = stack
+            .as_ref()
+            .and_then(|s| s.len().checked_sub(index.checked_add(1)?).and_then(|i| s.get(i)));
         Ok(put(value, buf))
     }
 

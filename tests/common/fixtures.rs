@@ -72,6 +72,11 @@ pub fn c_exit_code() -> PathBuf {
     c_fixture("exit_code")
 }
 
+/// `tests/fixtures/c/watch.c`: writes and reads for watchpoint tests.
+pub fn c_watch() -> PathBuf {
+    c_fixture("watch")
+}
+
 /// The Rust app as a wasm32-wasip1 core module.
 pub fn rust_p1() -> PathBuf {
     rust_fixtures().app_p1.clone()
@@ -588,4 +593,46 @@ fn copy_atomically(from: &Path, to: &Path) {
 pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
     let path = path.as_ref();
     fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// The linear-memory address of a global variable, from the module's DWARF.
+pub fn data_symbol_address(wasm: &[u8], name: &str) -> u64 {
+    let text = std::process::Command::new("llvm-dwarfdump-22")
+        .arg("--name")
+        .arg(name)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(wasm)?;
+            child.wait_with_output()
+        })
+        .expect("llvm-dwarfdump-22");
+    let text = String::from_utf8_lossy(&text.stdout);
+    let at = text.find("DW_OP_addr 0x").unwrap_or_else(|| panic!("no address for {name}: {text}"));
+    let hex: String = text[at + 13..].chars().take_while(char::is_ascii_hexdigit).collect();
+    u64::from_str_radix(&hex, 16).unwrap()
+}
+
+/// The core module of a component that carries DWARF (the program's own module); a core module
+/// is returned as it is.
+pub fn program_module(wasm: &[u8]) -> Vec<u8> {
+    use wasmparser::{Parser, Payload};
+    if !Parser::is_component(wasm) {
+        return wasm.to_vec();
+    }
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Ok(Payload::ModuleSection { unchecked_range, .. }) = payload {
+            let module = &wasm[unchecked_range.start as usize..unchecked_range.end as usize];
+            let has_dwarf = Parser::new(0).parse_all(module).any(|p| {
+                matches!(p, Ok(Payload::CustomSection(c)) if c.name() == ".debug_info")
+            });
+            if has_dwarf {
+                return module.to_vec();
+            }
+        }
+    }
+    panic!("no core module with DWARF in the component")
 }
