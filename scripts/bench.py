@@ -729,6 +729,28 @@ def bench_raw_cycles(tools, wasm, hits, steps):
             "distinct_pcs": len(pcs)}
 
 
+def bench_watch(tools, wasm, iterations, runs=3):
+    """The store-heavy loop run to its end with one write watchpoint set on memory it never
+    writes (every store then stops at a breakpoint to be checked), against no watchpoint."""
+    log(f"5. watchpoint slowdown: {iterations} iterations of a store loop, {runs} runs each")
+    # wasm-ld places data from 1024 on: the bytes below are never touched by a sound program.
+    watched = 0x10
+    times = {"none": [], "watch": []}
+    for _ in range(runs):
+        for mode in times:
+            with Stub(tools, wasm, [str(iterations)]) as stub:
+                client, _ = connect_raw(stub)
+                if mode == "watch" and client.request(b"Z2,%x,4" % watched) != b"OK":
+                    raise BenchError("Z2 refused")
+                t0 = time.perf_counter()
+                reply = client.request("vCont;c:p1.-1")
+                times[mode].append(time.perf_counter() - t0)
+                if not reply.startswith(b"W00"):
+                    raise BenchError(f"expected the program to finish, got {reply[:80]!r}")
+                client.close()
+    return times
+
+
 def bench_lldb_next(tools, wasm, runs, workdir, python):
     log(f"4. LLDB `next` x19 over straight20() ({runs} runs each, with and without)")
     first = line_of_mark(APP_C_SRC, "straight20_first")
@@ -820,6 +842,8 @@ def main():
     parser.add_argument("--passes", type=int, default=5, help="module image reads per figure (default 5)")
     parser.add_argument("--hits", type=int, default=1000, help="breakpoint hits (default 1000)")
     parser.add_argument("--steps", type=int, default=1000, help="single steps (default 1000)")
+    parser.add_argument("--watch-iterations", type=int, default=2000,
+                        help="loop iterations for the watchpoint slowdown (default 2000)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (LLDB packet logs)")
     args = parser.parse_args()
     if min(args.runs, args.next_runs, args.passes, args.hits, args.steps) < 1:
@@ -839,7 +863,13 @@ def main():
         reads = bench_read_throughput(tools, wasm["large"], args.passes)
         raw = bench_raw_cycles(tools, wasm["hot_loop"], args.hits, args.steps)
         nxt = bench_lldb_next(tools, wasm["app"], args.next_runs, workdir, python)
+        watch = bench_watch(tools, wasm["hot_loop"], args.watch_iterations)
         report(args, tools, wasm, large, reads, raw, nxt, time.perf_counter() - started)
+        none, watched = median(watch["none"]), median(watch["watch"])
+        print(f"\nWatchpoint slowdown ({args.watch_iterations} iterations of a loop that stores on every "
+              f"iteration, one write watchpoint on memory it does not write): {fmt_s(watched)} with, "
+              f"{fmt_s(none)} without, {watched / none:.0f}x; "
+              f"{(watched - none) / args.watch_iterations * 1e3:.3f} ms per checked store")
         if args.keep:
             print(f"\nwork directory kept: {workdir}")
     finally:
@@ -919,7 +949,9 @@ def report(args, tools, wasm, large, reads, raw, nxt, total_s):
     if pk["failed_reads"]:
         print(f"  failed reads (E.. replies) before the first resume: {', '.join(pk['failed_reads'])}")
     if pk["x_probes"]:
-        probes = "; ".join(f"{p} -> {r if r else 'empty reply (unsupported)'}" for p, r in pk["x_probes"])
+        # Only the capability probe and the first few reads; the replies themselves are data.
+        probes = "; ".join(f"{p} -> {(r[:16] + '...' if len(r) > 16 else r) if r else 'empty reply (unsupported)'}"
+                           for p, r in pk["x_probes"][:4])
         print(f"  binary read probes: {probes}")
     else:
         print("  binary read probes: none")

@@ -58,6 +58,8 @@ pub struct GdbTarget<'d> {
     pub debuggee: Debuggee<'d>,
     pub breakpoints: Breakpoints,
     pub watchpoints: crate::watchpoints::Watchpoints,
+    /// The memory access of each instruction that carries a watch breakpoint.
+    watch_accesses: std::collections::HashMap<crate::breakpoints::Site, crate::memory_access::Access>,
     /// What the last resume packet asked for; the session loop acts on it.
     pub resume_request: Option<ResumeRequest>,
     pub verbose: u8,
@@ -71,6 +73,7 @@ impl<'d> GdbTarget<'d> {
             debuggee,
             breakpoints: Breakpoints::default(),
             watchpoints: Default::default(),
+            watch_accesses: Default::default(),
             resume_request: None,
             verbose,
             monitor: Default::default(),

@@ -31,6 +31,7 @@ impl GdbTarget<'_> {
     /// Recomputes which instructions need a breakpoint for the current watchpoints.
     fn refresh_watch_sites(&mut self) {
         let mut sites = BTreeSet::new();
+        self.watch_accesses.clear();
         for module in self.watchpoints.modules() {
             let Some(m) = self.debuggee.module(module) else { continue };
             let Some(info) = m.info.as_ref() else { continue };
@@ -39,6 +40,7 @@ impl GdbTarget<'_> {
                 for (pc, access) in accesses {
                     if self.watchpoints.wants(module, &access) {
                         sites.insert(Site { module, pc });
+                        self.watch_accesses.insert(Site { module, pc }, access);
                     }
                 }
             }
@@ -49,11 +51,8 @@ impl GdbTarget<'_> {
 
     /// The watchpoint the instruction at `site`, about to run in the innermost frame, triggers.
     pub fn watch_hit(&self, site: Site) -> Option<Watchpoint> {
-        if !self.breakpoints.is_watch_site(site) {
-            return None;
-        }
-        let module = self.debuggee.module(site.module)?;
-        let access = module.info.as_ref()?.memory_access_at(&module.bytes, site.pc)?;
+        // Decoded once when the watch sites were chosen: a watched loop hits this on every access.
+        let access = *self.watch_accesses.get(&site)?;
         let stack: Vec<u64> = self
             .debuggee
             .operand_stack(0)?
