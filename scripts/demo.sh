@@ -18,7 +18,7 @@ app="${1:-}"
 if [ -z "$app" ]; then
   mkdir -p target/demo
   echo "==> building the bundled example tests/fixtures/c/app.c"
-  clang-22 --target=wasm32-wasip1 -g -O0 tests/fixtures/c/app.c -o target/demo/app.wasm
+  clang-22 --target=wasm32-wasi -Wno-deprecated -g -O0 tests/fixtures/c/app.c -o target/demo/app.wasm
   app="target/demo/app.wasm"
   interactive=0
 else
@@ -60,22 +60,27 @@ lldb-22 -b --no-lldbinit \
   -o "continue" \
   -o "continue" \
   -o "bt" \
-  -o "frame variable" \
-  -o "up" \
-  -o "frame variable" \
-  -o "down" \
+  -o "breakpoint delete --force" \
   -o "finish" \
   -o "frame variable n" \
-  -o "breakpoint delete --force" \
   -o "breakpoint set --file app.c --line $(line_of loop_body)" \
   -o "continue" \
   -o "next" \
   -o "frame variable sum i" \
+  -o "next" \
+  -o "next" \
   -o "step" \
+  -o "next" \
   -o "bt 2" \
+  -o "up" \
+  -o "frame variable i total" \
+  -o "down" \
   -o "finish" \
-  -o "target variable g_value" \
   -o "breakpoint delete --force" \
+  -o "watchpoint set variable g_counter" \
+  -o "continue" \
+  -o "watchpoint delete 1" \
+  -o "p g_value + 1" \
   -o "continue"
 wait $wasmtime_pid || true
 echo "==> program output"
