@@ -148,6 +148,8 @@ pub struct ModuleInfo {
     run_export: Option<u32>,
     /// `module.field` of each imported function, in function index order.
     import_names: Vec<(Box<str>, Box<str>)>,
+    /// What the module is for inside a component, when its exports or imports say so.
+    component_role: Option<&'static str>,
 }
 
 /// One decoded instruction.
@@ -307,6 +309,10 @@ impl ModuleInfo {
                 Payload::ImportSection(reader) => {
                     for import in reader.into_imports() {
                         let import = import?;
+                        // wit-component's fixup module fills the shim's table of lowered imports.
+                        if matches!(import.ty, TypeRef::Table(_)) && import.name == "$imports" {
+                            info.component_role = Some("component-fixups");
+                        }
                         if let TypeRef::Func(t) | TypeRef::FuncExact(t) = import.ty {
                             import_types.push(t);
                             info.import_names.push((import.module.into(), import.name.into()));
@@ -336,6 +342,12 @@ impl ModuleInfo {
                 Payload::ExportSection(reader) => {
                     for export in reader {
                         let export = export?;
+                        if export.kind == ExternalKind::Table && export.name == "$imports" {
+                            info.component_role = Some("component-shim");
+                        }
+                        if export.name == "fd_write" && info.component_role.is_none() {
+                            info.component_role = Some("wasi-preview1-adapter");
+                        }
                         if matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact) {
                             info.referenced.push(export.index);
                             if export.name == "_start" {
@@ -518,6 +530,12 @@ impl ModuleInfo {
             Operator::Call { function_index } => Some(function_index),
             _ => None,
         }
+    }
+
+    /// A name for a module a component build adds (`component-shim`, `component-fixups`,
+    /// `wasi-preview1-adapter`), recognised by what it imports or exports.
+    pub fn component_role(&self) -> Option<&'static str> {
+        self.component_role
     }
 
     /// The module and field names of an imported function.

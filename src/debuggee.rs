@@ -219,8 +219,11 @@ fn module_name(index: usize, info: Option<&ModuleInfo>) -> String {
     match from_name_section {
         Some(name) if name.ends_with(".wasm") => name,
         Some(name) => format!("{name}.wasm"),
-        None if index == 0 => "main.wasm".to_string(),
-        None => format!("module{index}.wasm"),
+        None => match info.and_then(|i| i.component_role()) {
+            Some(role) => format!("{role}.wasm"),
+            None if index == 0 => "main.wasm".to_string(),
+            None => format!("module{index}.wasm"),
+        },
     }
 }
 
