@@ -16,6 +16,11 @@ cargo build --release --target wasm32-wasip2
 component="target/wasm32-wasip2/release/wasm_gdbstub.wasm"
 [ -f "$component" ] || { echo "test.sh: error: $component was not produced" >&2; exit 1; }
 
+# Wasmtime's CLI with the component built in, for the `wasmtime run -g` tests: about 12 minutes the
+# first time on 2 cores, a no-op while it is newer than the component.
+echo "==> building wasmtime-cli 48.0.8 with the component embedded (scripts/build-wasmtime-gdbstub.sh)"
+bash scripts/build-wasmtime-gdbstub.sh
+
 # Integration tests each run wasmtime and often lldb; more parallel tests than
 # this oversubscribes small (2-core) machines and makes timeouts flaky.
 if [ -z "${RUST_TEST_THREADS:-}" ]; then

@@ -39,6 +39,20 @@ pub fn program() -> Option<&'static str> {
     PROGRAM.get().map(String::as_str)
 }
 
+/// The name the library list gives a module. LLDB 22 looks a library up among its target's
+/// modules by this name (the file name alone when it has no directory, else the whole path) and
+/// otherwise opens it as a path relative to its own working directory; only when both fail does
+/// it read the module from memory as a new one. With `--program`, a program that is a single core
+/// module is reported under that path, so LLDB reuses the file it launched or was given instead of
+/// adding a second copy whose breakpoint locations duplicate the first. A component's core
+/// modules keep their own names: LLDB cannot load a component file as a target.
+pub fn library_name<'a>(module_name: &'a str, module_count: usize, program: Option<&'a str>) -> &'a str {
+    match program {
+        Some(path) if module_count == 1 && !path.is_empty() => path,
+        _ => module_name,
+    }
+}
+
 /// Why the stub refuses to start.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ArgsError {
@@ -155,5 +169,13 @@ mod tests {
         assert_eq!(o.listen, "127.0.0.1:0");
         assert_eq!(argv(&["127.0.0.1:0", "--program", "a b.wasm"]).program.as_deref(), Some("a b.wasm"));
         assert_eq!(argv(&[]).program, None);
+    }
+
+    #[test]
+    fn program_path_names_a_lone_core_module_only() {
+        assert_eq!(library_name("app.wasm", 1, Some("/work/app.wasm")), "/work/app.wasm");
+        assert_eq!(library_name("app.wasm", 1, None), "app.wasm");
+        assert_eq!(library_name("app.wasm", 1, Some("")), "app.wasm");
+        assert_eq!(library_name("shim.wasm", 4, Some("/work/p2.wasm")), "shim.wasm");
     }
 }

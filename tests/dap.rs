@@ -37,7 +37,10 @@ mod json {
     impl Json {
         pub fn get(&self, key: &str) -> &Json {
             match self {
-                Json::Obj(fields) => fields.iter().find(|(k, _)| k == key).map_or(&NULL, |(_, v)| v),
+                Json::Obj(fields) => fields
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map_or(&NULL, |(_, v)| v),
                 _ => &NULL,
             }
         }
@@ -99,7 +102,12 @@ mod json {
     }
 
     pub fn obj(fields: Vec<(&str, Json)>) -> Json {
-        Json::Obj(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Json::Obj(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     pub fn write(value: &Json) -> String {
@@ -112,7 +120,9 @@ mod json {
         match value {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Json::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => out.push_str(&(*n as i64).to_string()),
+            Json::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => {
+                out.push_str(&(*n as i64).to_string())
+            }
             Json::Num(n) => out.push_str(&n.to_string()),
             Json::Str(s) => write_str(s, out),
             Json::Arr(items) => {
@@ -157,7 +167,10 @@ mod json {
     }
 
     pub fn parse(text: &str) -> Result<Json, String> {
-        let mut p = Parser { s: text.as_bytes(), i: 0 };
+        let mut p = Parser {
+            s: text.as_bytes(),
+            i: 0,
+        };
         let value = p.value()?;
         p.skip_ws();
         if p.i != p.s.len() {
@@ -262,7 +275,9 @@ mod json {
                         self.i += 1;
                     }
                     let text = std::str::from_utf8(&self.s[start..self.i]).unwrap();
-                    text.parse().map(Json::Num).map_err(|_| self.err("bad number"))
+                    text.parse()
+                        .map(Json::Num)
+                        .map_err(|_| self.err("bad number"))
                 }
                 _ => Err(self.err("unexpected character")),
             }
@@ -275,12 +290,16 @@ mod json {
             self.i += 1;
             let mut bytes = Vec::new();
             loop {
-                let Some(&c) = self.s.get(self.i) else { return Err(self.err("unterminated string")) };
+                let Some(&c) = self.s.get(self.i) else {
+                    return Err(self.err("unterminated string"));
+                };
                 self.i += 1;
                 match c {
                     b'"' => break,
                     b'\\' => {
-                        let Some(&e) = self.s.get(self.i) else { return Err(self.err("bad escape")) };
+                        let Some(&e) = self.s.get(self.i) else {
+                            return Err(self.err("bad escape"));
+                        };
                         self.i += 1;
                         match e {
                             b'n' => bytes.push(b'\n'),
@@ -290,10 +309,14 @@ mod json {
                             b'f' => bytes.push(12),
                             b'u' => {
                                 let mut code = self.hex4()?;
-                                if (0xd800..0xdc00).contains(&code) && self.s[self.i..].starts_with(b"\\u") {
+                                if (0xd800..0xdc00).contains(&code)
+                                    && self.s[self.i..].starts_with(b"\\u")
+                                {
                                     self.i += 2;
                                     let low = self.hex4()?;
-                                    code = 0x10000 + ((code - 0xd800) << 10) + (low.wrapping_sub(0xdc00) & 0x3ff);
+                                    code = 0x10000
+                                        + ((code - 0xd800) << 10)
+                                        + (low.wrapping_sub(0xdc00) & 0x3ff);
                                 }
                                 let c = char::from_u32(code).unwrap_or('\u{fffd}');
                                 bytes.extend_from_slice(c.to_string().as_bytes());
@@ -308,9 +331,13 @@ mod json {
         }
 
         fn hex4(&mut self) -> Result<u32, String> {
-            let digits = self.s.get(self.i..self.i + 4).ok_or_else(|| self.err("short \\u escape"))?;
+            let digits = self
+                .s
+                .get(self.i..self.i + 4)
+                .ok_or_else(|| self.err("short \\u escape"))?;
             self.i += 4;
-            u32::from_str_radix(std::str::from_utf8(digits).unwrap_or("x"), 16).map_err(|_| self.err("bad \\u escape"))
+            u32::from_str_radix(std::str::from_utf8(digits).unwrap_or("x"), 16)
+                .map_err(|_| self.err("bad \\u escape"))
         }
     }
 
@@ -344,14 +371,22 @@ impl Dap {
     fn start(env: &[(&str, &Path)]) -> Dap {
         let program = std::env::var("LLDB_DAP").unwrap_or_else(|_| "lldb-dap-22".to_string());
         let mut cmd = Command::new(&program);
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        for var in ["WASMTIME", "WASM_GDBSTUB_COMPONENT", "WASM_GDBSTUB_LAUNCH_ARGS"] {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for var in [
+            "WASMTIME",
+            "WASM_GDBSTUB_COMPONENT",
+            "WASM_GDBSTUB_LAUNCH_ARGS",
+        ] {
             cmd.env_remove(var);
         }
         for (key, value) in env {
             cmd.env(key, value);
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut stderr_pipe = child.stderr.take().unwrap();
@@ -371,7 +406,16 @@ impl Dap {
                 }
             }
         });
-        Dap { child, stdin, incoming, backlog: VecDeque::new(), seq: 0, log: Vec::new(), output: String::new(), stderr }
+        Dap {
+            child,
+            stdin,
+            incoming,
+            backlog: VecDeque::new(),
+            seq: 0,
+            log: Vec::new(),
+            output: String::new(),
+            stderr,
+        }
     }
 
     fn send(&mut self, command: &str, arguments: Json) -> i64 {
@@ -384,7 +428,8 @@ impl Dap {
         ]);
         let body = json::write(&message);
         self.log.push(format!("--> {body}"));
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write to lldb-dap");
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len())
+            .expect("write to lldb-dap");
         self.stdin.flush().unwrap();
         self.seq
     }
@@ -402,15 +447,21 @@ impl Dap {
                 Ok(message) => {
                     self.log.push(format!("<-- {}", json::write(&message)));
                     if message.get("event").str() == Some("output") {
-                        self.output.push_str(message.get("body").get("output").str().unwrap_or(""));
+                        self.output
+                            .push_str(message.get("body").get("output").str().unwrap_or(""));
                     }
                     if want(&message) {
                         return message;
                     }
                     self.backlog.push_back(message);
                 }
-                Err(RecvTimeoutError::Timeout) => panic!("timed out waiting for {what}\n{}", self.transcript()),
-                Err(RecvTimeoutError::Disconnected) => panic!("lldb-dap ended while waiting for {what}\n{}", self.transcript()),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("timed out waiting for {what}\n{}", self.transcript())
+                }
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "lldb-dap ended while waiting for {what}\n{}",
+                    self.transcript()
+                ),
             }
         }
     }
@@ -422,16 +473,28 @@ impl Dap {
         let response = self.wait(&format!("the {command} response"), |m| {
             m.get("type").str() == Some("response") && m.get("request_seq").int() == Some(seq)
         });
-        assert_eq!(response.get("success"), &Json::Bool(true), "{command} failed: {}\n{}", json::write(&response), self.transcript());
+        assert_eq!(
+            response.get("success"),
+            &Json::Bool(true),
+            "{command} failed: {}\n{}",
+            json::write(&response),
+            self.transcript()
+        );
         response
     }
 
     fn event(&mut self, name: &str) -> Json {
-        self.wait(&format!("a {name} event"), |m| m.get("type").str() == Some("event") && m.get("event").str() == Some(name))
+        self.wait(&format!("a {name} event"), |m| {
+            m.get("type").str() == Some("event") && m.get("event").str() == Some(name)
+        })
     }
 
     fn transcript(&self) -> String {
-        format!("{}\n--- lldb-dap stderr\n{}", self.log.join("\n"), self.stderr.lock().unwrap())
+        format!(
+            "{}\n--- lldb-dap stderr\n{}",
+            self.log.join("\n"),
+            self.stderr.lock().unwrap()
+        )
     }
 }
 
@@ -470,7 +533,8 @@ fn read_message(reader: &mut impl BufRead) -> Option<Json> {
 /// program replaced by `program` and the example port by `addr`.
 fn launch_json_config(request: &str, program: &Path, addr: Option<&str>) -> Json {
     let path = manifest_dir().join(".vscode/launch.json");
-    let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text = text.replace("${workspaceFolder}", &manifest_dir().display().to_string());
     if let Some(addr) = addr {
         text = text.replace("127.0.0.1:1234", addr);
@@ -499,15 +563,26 @@ fn initialize(dap: &mut Dap) {
             ("pathFormat", "path".into()),
         ]),
     );
-    assert_eq!(response.get("body").get("supportsConfigurationDoneRequest"), &Json::Bool(true));
+    assert_eq!(
+        response.get("body").get("supportsConfigurationDoneRequest"),
+        &Json::Bool(true)
+    );
 }
 
 fn set_line_breakpoints(dap: &mut Dap, source: &Path, lines: &[u32]) -> Json {
-    let breakpoints = Json::Arr(lines.iter().map(|&l| obj(vec![("line", (l as i64).into())])).collect());
+    let breakpoints = Json::Arr(
+        lines
+            .iter()
+            .map(|&l| obj(vec![("line", (l as i64).into())]))
+            .collect(),
+    );
     dap.request(
         "setBreakpoints",
         obj(vec![
-            ("source", obj(vec![("path", source.display().to_string().as_str().into())])),
+            (
+                "source",
+                obj(vec![("path", source.display().to_string().as_str().into())]),
+            ),
             ("breakpoints", breakpoints),
         ]),
     )
@@ -515,7 +590,14 @@ fn set_line_breakpoints(dap: &mut Dap, source: &Path, lines: &[u32]) -> Json {
 
 /// The top frame's locals by name → value.
 fn top_locals(dap: &mut Dap, thread: i64) -> (Json, Vec<(String, String)>) {
-    let trace = dap.request("stackTrace", obj(vec![("threadId", thread.into()), ("startFrame", 0.into()), ("levels", 20.into())]));
+    let trace = dap.request(
+        "stackTrace",
+        obj(vec![
+            ("threadId", thread.into()),
+            ("startFrame", 0.into()),
+            ("levels", 20.into()),
+        ]),
+    );
     let top = trace.get("body").get("stackFrames").at(0).clone();
     let scopes = dap.request("scopes", obj(vec![("frameId", top.get("id").clone())]));
     let locals = scopes
@@ -533,7 +615,12 @@ fn top_locals(dap: &mut Dap, thread: i64) -> (Json, Vec<(String, String)>) {
         .get("variables")
         .items()
         .iter()
-        .map(|v| (v.get("name").str().unwrap_or("").to_string(), v.get("value").str().unwrap_or("").to_string()))
+        .map(|v| {
+            (
+                v.get("name").str().unwrap_or("").to_string(),
+                v.get("value").str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     (trace, pairs)
 }
@@ -546,23 +633,58 @@ fn breakpoint_session(dap: &mut Dap, expect_single_location: bool) {
     let line = line_of(&source, "add_entry");
     let set = set_line_breakpoints(dap, &source, &[line]);
     let first = set.get("body").get("breakpoints").at(0);
-    assert_eq!(first.get("line").int(), Some(line as i64), "{}", json::write(&set));
+    assert_eq!(
+        first.get("line").int(),
+        Some(line as i64),
+        "{}",
+        json::write(&set)
+    );
 
     dap.request("configurationDone", Json::Obj(vec![]));
     let stopped = dap.event("stopped");
-    assert_eq!(stopped.get("body").get("reason").str(), Some("breakpoint"), "{}", dap.transcript());
+    assert_eq!(
+        stopped.get("body").get("reason").str(),
+        Some("breakpoint"),
+        "{}",
+        dap.transcript()
+    );
     if expect_single_location {
-        assert_eq!(stopped.get("body").get("description").str(), Some("breakpoint 1.1"), "{}", dap.transcript());
+        assert_eq!(
+            stopped.get("body").get("description").str(),
+            Some("breakpoint 1.1"),
+            "{}",
+            dap.transcript()
+        );
     }
     let thread = stopped.get("body").get("threadId").int().expect("threadId");
 
     let (trace, locals) = top_locals(dap, thread);
     let frames = trace.get("body").get("stackFrames");
-    assert_eq!(frames.at(0).get("name").str(), Some("add"), "{}", json::write(&trace));
+    assert_eq!(
+        frames.at(0).get("name").str(),
+        Some("add"),
+        "{}",
+        json::write(&trace)
+    );
     assert_eq!(frames.at(0).get("line").int(), Some(line as i64));
-    assert!(frames.at(0).get("source").get("path").str().is_some_and(|p| p.ends_with("app.c")));
-    assert_eq!(frames.at(1).get("name").str(), Some("main"), "{}", json::write(&trace));
-    assert_eq!(frames.at(1).get("line").int(), Some(line_of(&source, "loop_body") as i64));
+    assert!(
+        frames
+            .at(0)
+            .get("source")
+            .get("path")
+            .str()
+            .is_some_and(|p| p.ends_with("app.c"))
+    );
+    assert_eq!(
+        frames.at(1).get("name").str(),
+        Some("main"),
+        "{}",
+        json::write(&trace)
+    );
+    assert_eq!(
+        frames.at(1).get("line").int(),
+        Some(line_of(&source, "loop_body") as i64)
+    );
     assert!(locals.contains(&("a".into(), "0".into())), "{locals:?}");
     assert!(locals.contains(&("b".into(), "0".into())), "{locals:?}");
 
@@ -575,7 +697,12 @@ fn breakpoint_session(dap: &mut Dap, expect_single_location: bool) {
     set_line_breakpoints(dap, &source, &[]);
     dap.request("continue", obj(vec![("threadId", thread.into())]));
     let exited = dap.event("exited");
-    assert_eq!(exited.get("body").get("exitCode").int(), Some(0), "{}", dap.transcript());
+    assert_eq!(
+        exited.get("body").get("exitCode").int(),
+        Some(0),
+        "{}",
+        dap.transcript()
+    );
     dap.event("terminated");
     dap.request("disconnect", obj(vec![("terminateDebuggee", true.into())]));
 }
@@ -588,7 +715,11 @@ fn dap_attach_with_attach_commands() {
     let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
     let addr = debuggee.addr().to_string();
     let config = launch_json_config("attach", &wasm, Some(&addr));
-    assert!(json::write(&config).contains(&format!("connect://{addr}")), "{}", json::write(&config));
+    assert!(
+        json::write(&config).contains(&format!("connect://{addr}")),
+        "{}",
+        json::write(&config)
+    );
 
     let mut dap = Dap::start(&[]);
     initialize(&mut dap);
@@ -597,7 +728,9 @@ fn dap_attach_with_attach_commands() {
     // The fixture's name section is not its file name, so LLDB keeps two copies here (see
     // tests/entry_points.rs); the launch below shows the single location.
     breakpoint_session(&mut dap, false);
-    dap.wait("the attach response", |m| m.get("request_seq").int() == Some(seq));
+    dap.wait("the attach response", |m| {
+        m.get("request_seq").int() == Some(seq)
+    });
     let program = debuggee.wait_exit(Duration::from_secs(60));
     program.assert_success().assert_stdout_contains("total=20");
 }
@@ -610,13 +743,23 @@ fn dap_launch_through_the_wasm_platform() {
     let config = launch_json_config("launch", &wasm, None);
     let wasmtime = wasmtime_path();
     let component = component_path();
-    let mut dap = Dap::start(&[("WASMTIME", &wasmtime), ("WASM_GDBSTUB_COMPONENT", &component)]);
+    let mut dap = Dap::start(&[
+        ("WASMTIME", &wasmtime),
+        ("WASM_GDBSTUB_COMPONENT", &component),
+    ]);
     initialize(&mut dap);
     let seq = dap.send("launch", config);
     dap.event("initialized");
     breakpoint_session(&mut dap, true);
-    let response = dap.wait("the launch response", |m| m.get("request_seq").int() == Some(seq));
-    assert_eq!(response.get("success"), &Json::Bool(true), "{}", dap.transcript());
+    let response = dap.wait("the launch response", |m| {
+        m.get("request_seq").int() == Some(seq)
+    });
+    assert_eq!(
+        response.get("success"),
+        &Json::Bool(true),
+        "{}",
+        dap.transcript()
+    );
     // The program's stdout comes back as DAP output events.
     assert!(dap.output.contains("total=20"), "{}", dap.transcript());
 }
