@@ -21,6 +21,9 @@ component="target/wasm32-wasip2/release/wasm_gdbstub.wasm"
 echo "==> building wasmtime-cli 48.0.8 with the component embedded (scripts/build-wasmtime-gdbstub.sh)"
 bash scripts/build-wasmtime-gdbstub.sh
 
+echo "==> short fuzz of the input parsers (scripts/fuzz.sh; FUZZ_SECONDS=${FUZZ_SECONDS:-15} per target)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"
+
 # Integration tests each run wasmtime and often lldb; more parallel tests than
 # this oversubscribes small (2-core) machines and makes timeouts flaky.
 if [ -z "${RUST_TEST_THREADS:-}" ]; then

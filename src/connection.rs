@@ -31,6 +31,14 @@ impl ReplyBuffer {
         self.0.borrow_mut().extend_from_slice(bytes);
     }
 
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    pub fn byte_at(&self, index: usize) -> Option<u8> {
+        self.0.borrow().get(index).copied()
+    }
+
     pub fn clear(&self) {
         self.0.borrow_mut().clear();
     }

@@ -41,6 +41,7 @@ pub enum Command {
     Log {
         level: u8,
     },
+    Stats,
 }
 
 struct Spec {
@@ -85,6 +86,11 @@ const COMMANDS: &[Spec] = &[
         name: "log",
         args: "LEVEL",
         about: "stub logging to stderr: 0 off, 1 events, 2 details",
+    },
+    Spec {
+        name: "stats",
+        args: "",
+        about: "the stub's own resource use: its linear memory",
     },
 ];
 
@@ -146,6 +152,7 @@ pub fn parse(raw: &[u8]) -> Result<Command, String> {
         "modules" => expect_none(Command::Modules),
         "memories" => expect_none(Command::Memories),
         "breakpoints" => expect_none(Command::Breakpoints),
+        "stats" => expect_none(Command::Stats),
         "globals" => match args.as_slice() {
             [] => Ok(Command::Globals { module: None }),
             [module] => match parse_number(module).and_then(|m| u32::try_from(m).ok()) {
@@ -692,6 +699,15 @@ pub fn format_globals(header: &str, values: &[GlobalValue], truncated: bool) -> 
     out
 }
 
+/// `stats` output. `memory_bytes`: the component's linear memory, which only grows, so a
+/// long session that keeps growing it is leaking (`None` off wasm32, where there is none).
+pub fn format_stats(memory_bytes: Option<u64>) -> String {
+    match memory_bytes {
+        Some(bytes) => format!("stub memory: {bytes} bytes ({} pages of 64 KiB)\n", bytes / 65536),
+        None => "stub memory: unknown (not running as a wasm component)\n".to_string(),
+    }
+}
+
 /// `breakpoints` output. `label` names a site's function when it can (e.g. `app.wasm`fact+0x12`).
 pub fn format_breakpoints(
     user: &[(Site, UserBreakpoint)],
@@ -786,6 +802,9 @@ mod tests {
             })
         );
         assert_eq!(parse(b"log 2"), Ok(Command::Log { level: 2 }));
+        assert_eq!(parse(b"Stats"), Ok(Command::Stats));
+        assert!(parse(b"stats now").is_err());
+        assert_eq!(format_stats(Some(3 * 65536)), "stub memory: 196608 bytes (3 pages of 64 KiB)\n");
     }
 
     #[test]

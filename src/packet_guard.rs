@@ -1,7 +1,10 @@
 //! A gate in front of gdbstub for input it would treat as fatal: gdbstub ends its state machine on
 //! a bad checksum, an oversized packet or a stray byte between packets, and answers absurd read
-//! lengths with replies of gigabytes. The guard only finds packet boundaries (gdbstub still
-//! parses every packet it passes); what it refuses gets an error reply and the session goes on.
+//! lengths with replies of gigabytes. It also stops the few well-formed packets gdbstub would
+//! carry out wrongly: ids of threads or processes that do not exist, `vCont` without actions,
+//! writes whose data is shorter than their length. The guard only finds packet boundaries and
+//! looks at those few fields (gdbstub still parses every packet it passes); what it refuses gets
+//! an error reply and the session goes on.
 
 /// What to do with the bytes seen so far.
 #[derive(Debug, PartialEq, Eq)]
@@ -71,6 +74,10 @@ impl Guard {
                         self.packet.push(byte);
                         self.overflowed = false;
                     }
+                    // Without acks a `-` is noise, and gdbstub would answer it (it takes any
+                    // NAK as fatal, so the session answers with an error): an unrequested reply
+                    // the client would pair with its next request.
+                    b'-' if self.no_ack => {}
                     // Acks and the interrupt byte are meaningful on their own.
                     b'+' | b'-' | 0x03 => passthrough.push(byte),
                     // Line noise between packets is dropped.
@@ -141,13 +148,19 @@ impl Guard {
                 Action::Reply(b"-".to_vec())
             };
         }
-        if let Some(len) = read_length(body) {
-            if len > self.max_read {
-                return self.refuse("E.read too large");
-            }
+        if read_length(body).is_some_and(|len| len > self.max_read) {
+            return self.refuse("E.read too large");
         }
         if names_missing_thread(body) {
             return self.refuse("E.no such thread");
+        }
+        if write_length_mismatch(body) {
+            return self.refuse("E.write data does not match its length");
+        }
+        // gdbstub takes `vCont` followed by anything but `;` as an empty action list, which our
+        // target treats as "continue": `vContx` would run the program.
+        if body.starts_with(b"vCont") && body != b"vCont?" && !body.starts_with(b"vCont;") {
+            return self.refuse("E.malformed vCont");
         }
         if body == b"QStartNoAckMode" {
             self.no_ack = true;
@@ -161,9 +174,10 @@ impl Guard {
 const ONLY_THREAD: u64 = 1;
 
 /// Whether `body` names a thread other than the one there is, in a packet that acts on a thread:
-/// `vCont` actions, `Hg`/`Hc`, `qWasmCallStack`. gdbstub checks only the syntax of a thread id, and
-/// the target has one thread to act on, so `vCont;s:p2.2` would step thread 1 and
-/// `qWasmCallStack:9` would show thread 1's stack. Ids gdbstub cannot parse are left to it.
+/// `vCont` actions, `Hg`/`Hc`, `qWasmCallStack`, and the process of a `D;pid` detach. gdbstub
+/// checks only the syntax of an id, and the target has one thread to act on, so `vCont;s:p2.2`
+/// would step thread 1, `qWasmCallStack:9` would show thread 1's stack and `D;9` would detach.
+/// Ids gdbstub cannot parse are left to it.
 fn names_missing_thread(body: &[u8]) -> bool {
     let ids: Vec<&[u8]> = if let Some(actions) = body.strip_prefix(b"vCont;") {
         actions
@@ -174,6 +188,9 @@ fn names_missing_thread(body: &[u8]) -> bool {
         vec![id]
     } else if let Some(id) = body.strip_prefix(b"qWasmCallStack:") {
         vec![id]
+    } else if let Some(pid) = body.strip_prefix(b"D;") {
+        // A process id, written like a thread id without the `p`.
+        return thread_number(pid).is_some_and(|n| n != 0 && n != ONLY_THREAD);
     } else {
         return false;
     };
@@ -202,6 +219,39 @@ fn thread_number(text: &[u8]) -> Option<u64> {
         1..=16 => u64::from_str_radix(std::str::from_utf8(significant).ok()?, 16).ok(),
         _ => Some(u64::MAX),
     }
+}
+
+/// Whether `body` is an `M addr,len:hex` or `X addr,len:binary` write whose data is not `len`
+/// bytes. gdbstub writes whatever data there is, so a short or cut-off write would change part
+/// of the program's memory and still answer `OK`. Malformed numbers are left to gdbstub.
+fn write_length_mismatch(body: &[u8]) -> bool {
+    let (binary, rest) = match body.split_first() {
+        Some((b'M', rest)) => (false, rest),
+        Some((b'X', rest)) => (true, rest),
+        _ => return false,
+    };
+    let Some(colon) = rest.iter().position(|&b| b == b':') else { return false };
+    let Some(comma) = rest[..colon].iter().position(|&b| b == b',') else { return false };
+    let Some(len) = thread_number(&rest[comma + 1..colon]) else { return false };
+    let data = &rest[colon + 1..];
+    let bytes = if binary {
+        // `}` escapes the byte after it; one left dangling at the end is a cut-off write.
+        let mut count = 0u64;
+        let mut iter = data.iter();
+        while let Some(&b) = iter.next() {
+            if b == b'}' && iter.next().is_none() {
+                return true;
+            }
+            count += 1;
+        }
+        count
+    } else {
+        if data.len() % 2 != 0 {
+            return true;
+        }
+        data.len() as u64 / 2
+    };
+    bytes != len
 }
 
 /// Two hex digits. Stricter than `u8::from_str_radix`, which also takes a sign (`+5`).
@@ -266,6 +316,7 @@ mod tests {
         assert_eq!(g.push(b"$g#00"), vec![Action::Reply(b"-".to_vec())]);
         g.push(&frame("QStartNoAckMode"));
         assert!(g.no_ack);
+        assert_eq!(g.push(b"-+"), vec![Action::Pass(b"+".to_vec())]);
         assert_eq!(g.push(b"$g#zz"), vec![Action::Reply(frame("E.bad checksum"))]);
         // The body ends at the first `#`, and the checksum is exactly two hex digits.
         assert_eq!(g.push(b"$?##c"), vec![Action::Reply(frame("E.bad checksum"))]);
@@ -301,15 +352,39 @@ mod tests {
     fn packets_for_missing_threads_are_refused() {
         let mut g = guard();
         for packet in ["vCont;s:p2.2", "vCont;c:p1.-1;s:3", "vCont;c:p5.-1", "Hg9", "Hcp1.2", "qWasmCallStack:9",
-            "qWasmCallStack:11112222333344445"]
+            "qWasmCallStack:11112222333344445", "D;9"]
         {
             let actions = g.push(&frame(packet));
             assert!(matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.no such thread"))), "{packet}");
         }
         for packet in ["vCont;c:p1.-1", "vCont;s:p1.1", "vCont;c", "vCont;s:1;c", "vCont?", "Hg0", "Hc-1", "Hgp1.1",
-            "qWasmCallStack:1", "qWasmCallStack:p1.01", "vCont;c:zz", "Hg-5"]
+            "qWasmCallStack:1", "qWasmCallStack:p1.01", "vCont;c:zz", "Hg-5", "D", "D;1"]
         {
             assert!(matches!(&g.push(&frame(packet))[..], [Action::Pass(_)]), "{packet}");
+        }
+    }
+
+    #[test]
+    fn vcont_without_actions_is_refused() {
+        let mut g = guard();
+        for packet in ["vContx", "vCont", "vCont:c"] {
+            let actions = g.push(&frame(packet));
+            assert!(matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.malformed vCont"))), "{packet}");
+        }
+    }
+
+    #[test]
+    fn writes_must_carry_their_length_of_data() {
+        let mut g = guard();
+        for packet in ["M400,4:0102", "M400,1:012", "M400,0:00", "X400,4:ab", "X400,1:}", "X400,2:}]"] {
+            let actions = g.push(&frame_bytes(packet.as_bytes()));
+            assert!(
+                matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.write data does not match its length"))),
+                "{packet}"
+            );
+        }
+        for packet in ["M400,4:01020304", "M400,0:", "X400,2:ab", "X400,1:}]", "X0,0:", "Mzz,1:00", "M400:00"] {
+            assert!(matches!(&g.push(&frame_bytes(packet.as_bytes()))[..], [Action::Pass(_)]), "{packet}");
         }
     }
 

@@ -32,18 +32,20 @@ pub fn debug(debuggee: &host::Debuggee, args: Vec<String>) {
 
 /// Runs the debuggee to its end with no breakpoints (no debugger could be set up).
 fn run_to_end(debuggee: &host::Debuggee) {
-    let view = Debuggee::new(debuggee);
-    let mut target = GdbTarget::new(view, 0);
+    wstd::runtime::block_on(finish_without_debugger(debuggee));
+}
+
+/// [`run_to_end`] for callers already inside the async runtime, which cannot be entered twice.
+async fn finish_without_debugger(debuggee: &host::Debuggee) {
+    let mut target = GdbTarget::new(Debuggee::new(debuggee), 0);
     let mut exec = Execution::default();
-    wstd::runtime::block_on(async {
-        exec.run_on(&mut target);
-        loop {
-            exec.ready().await;
-            if exec.on_event_detached(&mut target) {
-                break;
-            }
+    exec.run_on(&mut target);
+    loop {
+        exec.ready().await;
+        if exec.on_event_detached(&mut target) {
+            break;
         }
-    });
+    }
 }
 
 async fn serve(debuggee: &host::Debuggee, options: Options) {
@@ -54,7 +56,7 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
             info(&format!(
                 "wasm-gdbstub: cannot listen on {addr}: {e}; running the program without a debugger"
             ));
-            run_to_end(debuggee);
+            finish_without_debugger(debuggee).await;
             return;
         }
     };

@@ -233,15 +233,23 @@ fn feed<'a, 'd>(
     replies: &ReplyBuffer,
     no_ack: bool,
 ) -> Option<Machine<'a, 'd>> {
+    // gdbstub acks a command before handling it; a packet that fails after that already has its
+    // `+` at this position of the reply buffer.
+    let start = replies.len();
     for &byte in bytes {
         let result = match machine {
             GdbStubStateMachine::Idle(inner) => inner.incoming_data(target, byte),
             // A resume that must first report an end is handled by the session loop, which
             // sees the pending request before the next byte arrives.
             GdbStubStateMachine::Running(inner) => inner.incoming_data(target, byte),
+            // The interrupt is handled first; the byte still belongs to the next packet.
             GdbStubStateMachine::CtrlCInterrupt(inner) => {
                 exec.interrupt(target);
-                inner.interrupt_handled(target, None::<MultiThreadStopReason<u64>>)
+                match inner.interrupt_handled(target, None::<MultiThreadStopReason<u64>>) {
+                    Ok(GdbStubStateMachine::Idle(inner)) => inner.incoming_data(target, byte),
+                    Ok(GdbStubStateMachine::Running(inner)) => inner.incoming_data(target, byte),
+                    other => other,
+                }
             }
             disconnected @ GdbStubStateMachine::Disconnected(_) => return Some(disconnected),
         };
@@ -249,7 +257,8 @@ fn feed<'a, 'd>(
             Ok(m) => m,
             Err(e) => {
                 target.log(1, || format!("bad packet: {e}"));
-                recover(target, exec, replies, no_ack)?
+                let acked = replies.byte_at(start) == Some(b'+');
+                recover(target, exec, replies, no_ack, acked)?
             }
         };
     }
@@ -257,12 +266,13 @@ fn feed<'a, 'd>(
 }
 
 /// A fresh state machine in the state the old one was in: same ack mode, and running if the
-/// debuggee is running. Its setup replies are discarded; the bad packet gets `E01`.
+/// debuggee is running. Its setup replies are discarded; the bad packet gets an `E.` error.
 fn recover<'a, 'd>(
     target: &mut GdbTarget<'d>,
     exec: &Execution,
     replies: &ReplyBuffer,
     no_ack: bool,
+    acked: bool,
 ) -> Option<Machine<'a, 'd>> {
     let before = replies.take();
     let mut machine = new_machine(target, replies)?;
@@ -285,7 +295,7 @@ fn recover<'a, 'd>(
     target.resume_request = None;
     replies.clear();
     let mut reply = before;
-    if !no_ack {
+    if !no_ack && !acked {
         reply.push(b'+');
     }
     reply.extend(frame("E.malformed command"));

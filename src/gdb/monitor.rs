@@ -64,6 +64,7 @@ impl GdbTarget<'_> {
                 let before = std::mem::replace(&mut self.verbose, level);
                 format!("log level {level} (was {before})\n")
             }
+            Command::Stats => text::format_stats(Some(own_memory_bytes())),
         }
     }
 
@@ -241,6 +242,11 @@ impl GdbTarget<'_> {
         };
         text::format_breakpoints(&user, self.breakpoints.step_targets(), &planted, &label)
     }
+}
+
+/// The component's own linear memory (memory 0 of its core module), for `stats`.
+fn own_memory_bytes() -> u64 {
+    core::arch::wasm32::memory_size(0) as u64 * 65536
 }
 
 fn global_value(value: &host::WasmValue) -> GlobalValue {
