@@ -56,8 +56,14 @@ pub struct ModuleTraits {
 /// then the largest) gets index 0, because plain pointers arrive tagged with index 0; the rest
 /// keep the host's order.
 pub fn module_order(modules: &[ModuleTraits]) -> Vec<usize> {
-    let primary = (0..modules.len())
-        .max_by_key(|&i| (modules[i].has_dwarf, modules[i].has_entry, modules[i].size, usize::MAX - i));
+    let primary = (0..modules.len()).max_by_key(|&i| {
+        (
+            modules[i].has_dwarf,
+            modules[i].has_entry,
+            modules[i].size,
+            usize::MAX - i,
+        )
+    });
     let mut order: Vec<usize> = primary.into_iter().collect();
     order.extend((0..modules.len()).filter(|&i| Some(i) != primary));
     order
@@ -69,7 +75,11 @@ pub fn module_order(modules: &[ModuleTraits]) -> Vec<usize> {
 pub fn clamp_read(offset: u32, len: usize, size: usize) -> Option<Range<usize>> {
     let start = offset as usize;
     if start >= size || len == 0 {
-        return if len == 0 && start <= size { Some(start..start) } else { None };
+        return if len == 0 && start <= size {
+            Some(start..start)
+        } else {
+            None
+        };
     }
     Some(start..start.saturating_add(len).min(size))
 }
@@ -89,8 +99,17 @@ mod tests {
     fn code_and_memory_round_trip() {
         let pc = code_addr(3, 0x1234);
         assert_eq!(pc, 0x4000_0003_0000_1234);
-        assert_eq!(Location::decode(pc), Some(Location::Code { module: 3, offset: 0x1234 }));
-        let mem = Location::Memory { module: 0, offset: 0xffff_fff0 };
+        assert_eq!(
+            Location::decode(pc),
+            Some(Location::Code {
+                module: 3,
+                offset: 0x1234
+            })
+        );
+        let mem = Location::Memory {
+            module: 0,
+            offset: 0xffff_fff0,
+        };
         assert_eq!(mem.encode(), 0xffff_fff0);
         assert_eq!(Location::decode(0xffff_fff0), Some(mem));
     }
@@ -104,14 +123,34 @@ mod tests {
     #[test]
     fn debug_info_module_gets_index_zero() {
         let traits = [
-            ModuleTraits { has_dwarf: false, has_entry: true, size: 100 },
-            ModuleTraits { has_dwarf: true, has_entry: true, size: 50 },
-            ModuleTraits { has_dwarf: false, has_entry: false, size: 900 },
+            ModuleTraits {
+                has_dwarf: false,
+                has_entry: true,
+                size: 100,
+            },
+            ModuleTraits {
+                has_dwarf: true,
+                has_entry: true,
+                size: 50,
+            },
+            ModuleTraits {
+                has_dwarf: false,
+                has_entry: false,
+                size: 900,
+            },
         ];
         assert_eq!(module_order(&traits), vec![1, 0, 2]);
         let no_dwarf = [
-            ModuleTraits { has_dwarf: false, has_entry: false, size: 900 },
-            ModuleTraits { has_dwarf: false, has_entry: true, size: 10 },
+            ModuleTraits {
+                has_dwarf: false,
+                has_entry: false,
+                size: 900,
+            },
+            ModuleTraits {
+                has_dwarf: false,
+                has_entry: true,
+                size: 10,
+            },
         ];
         assert_eq!(module_order(&no_dwarf), vec![1, 0]);
         assert!(module_order(&[]).is_empty());

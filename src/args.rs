@@ -46,7 +46,11 @@ pub fn program() -> Option<&'static str> {
 /// module is reported under that path, so LLDB reuses the file it launched or was given instead of
 /// adding a second copy whose breakpoint locations duplicate the first. A component's core
 /// modules keep their own names: LLDB cannot load a component file as a target.
-pub fn library_name<'a>(module_name: &'a str, module_count: usize, program: Option<&'a str>) -> &'a str {
+pub fn library_name<'a>(
+    module_name: &'a str,
+    module_count: usize,
+    program: Option<&'a str>,
+) -> &'a str {
     match program {
         Some(path) if module_count == 1 && !path.is_empty() => path,
         _ => module_name,
@@ -72,7 +76,10 @@ impl std::fmt::Display for ArgsError {
                  and write the program's memory; pass --allow-remote to do it anyway"
             ),
             ArgsError::BadAddress(a) => {
-                write!(f, "invalid listen address `{a}`: expected IP:PORT, e.g. 127.0.0.1:1234")
+                write!(
+                    f,
+                    "invalid listen address `{a}`: expected IP:PORT, e.g. 127.0.0.1:1234"
+                )
             }
         }
     }
@@ -81,8 +88,8 @@ impl std::fmt::Display for ArgsError {
 impl Options {
     /// Parses the component's argv (argv[0] first, as Wasmtime passes it).
     pub fn parse_args(args: &[String]) -> Result<Options, ArgsError> {
-        let options =
-            Options::try_parse_from(args).map_err(|e| ArgsError::Message(e.render().to_string()))?;
+        let options = Options::try_parse_from(args)
+            .map_err(|e| ArgsError::Message(e.render().to_string()))?;
         let addr = options.listen_addr()?;
         if !addr.ip().is_loopback() && !options.allow_remote {
             return Err(ArgsError::NotLoopback(addr));
@@ -99,12 +106,13 @@ impl Options {
         if let Ok(port) = text.parse::<u16>() {
             return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
         }
-        if let Some(port) = text.strip_prefix("localhost:") {
-            if let Ok(port) = port.parse::<u16>() {
-                return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
-            }
+        if let Some(port) = text.strip_prefix("localhost:")
+            && let Ok(port) = port.parse::<u16>()
+        {
+            return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
         }
-        text.parse().map_err(|_| ArgsError::BadAddress(text.to_string()))
+        text.parse()
+            .map_err(|_| ArgsError::BadAddress(text.to_string()))
     }
 }
 
@@ -113,8 +121,10 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Options, ArgsError> {
-        let argv: Vec<String> =
-            std::iter::once("wasm-gdbstub").chain(args.iter().copied()).map(String::from).collect();
+        let argv: Vec<String> = std::iter::once("wasm-gdbstub")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect();
         Options::parse_args(&argv)
     }
 
@@ -127,7 +137,14 @@ mod tests {
 
     #[test]
     fn port_zero_and_bare_port() {
-        assert_eq!(parse(&["127.0.0.1:0"]).unwrap().listen_addr().unwrap().port(), 0);
+        assert_eq!(
+            parse(&["127.0.0.1:0"])
+                .unwrap()
+                .listen_addr()
+                .unwrap()
+                .port(),
+            0
+        );
         assert_eq!(
             parse(&["4321"]).unwrap().listen_addr().unwrap(),
             "127.0.0.1:4321".parse().unwrap()
@@ -141,13 +158,23 @@ mod tests {
 
     #[test]
     fn remote_needs_explicit_option() {
-        assert!(matches!(parse(&["0.0.0.0:1234"]), Err(ArgsError::NotLoopback(_))));
-        assert!(parse(&["0.0.0.0:1234", "--allow-remote"]).unwrap().allow_remote);
+        assert!(matches!(
+            parse(&["0.0.0.0:1234"]),
+            Err(ArgsError::NotLoopback(_))
+        ));
+        assert!(
+            parse(&["0.0.0.0:1234", "--allow-remote"])
+                .unwrap()
+                .allow_remote
+        );
     }
 
     #[test]
     fn bad_address_and_help_are_messages() {
-        assert!(matches!(parse(&["nonsense"]), Err(ArgsError::BadAddress(_))));
+        assert!(matches!(
+            parse(&["nonsense"]),
+            Err(ArgsError::BadAddress(_))
+        ));
         match parse(&["--help"]) {
             Err(ArgsError::Message(m)) => assert!(m.contains("--allow-remote")),
             other => panic!("{other:?}"),
@@ -167,15 +194,26 @@ mod tests {
         let o = argv(&["--program=/tmp/app.wasm", "127.0.0.1:0"]);
         assert_eq!(o.program.as_deref(), Some("/tmp/app.wasm"));
         assert_eq!(o.listen, "127.0.0.1:0");
-        assert_eq!(argv(&["127.0.0.1:0", "--program", "a b.wasm"]).program.as_deref(), Some("a b.wasm"));
+        assert_eq!(
+            argv(&["127.0.0.1:0", "--program", "a b.wasm"])
+                .program
+                .as_deref(),
+            Some("a b.wasm")
+        );
         assert_eq!(argv(&[]).program, None);
     }
 
     #[test]
     fn program_path_names_a_lone_core_module_only() {
-        assert_eq!(library_name("app.wasm", 1, Some("/work/app.wasm")), "/work/app.wasm");
+        assert_eq!(
+            library_name("app.wasm", 1, Some("/work/app.wasm")),
+            "/work/app.wasm"
+        );
         assert_eq!(library_name("app.wasm", 1, None), "app.wasm");
         assert_eq!(library_name("app.wasm", 1, Some("")), "app.wasm");
-        assert_eq!(library_name("shim.wasm", 4, Some("/work/p2.wasm")), "shim.wasm");
+        assert_eq!(
+            library_name("shim.wasm", 4, Some("/work/p2.wasm")),
+            "shim.wasm"
+        );
     }
 }

@@ -148,15 +148,20 @@ impl Breakpoints {
     /// Classifies a breakpoint stop. `sites` are the sites whose breakpoint could have stopped
     /// here: the pc itself, plus earlier sites Wasmtime may have slipped forward to this pc.
     pub fn classify(&self, sites: &[Site], depth: usize) -> Hit {
-        let step_done =
-            self.step.iter().any(|t| t.depth == depth && sites.contains(&t.site));
+        let step_done = self
+            .step
+            .iter()
+            .any(|t| t.depth == depth && sites.contains(&t.site));
         if step_done {
             return Hit::StepDone;
         }
-        let user = sites.iter().filter_map(|s| self.user.get(s)).any(|bp| match bp.only_at_depth {
-            Some(d) => d == depth,
-            None => true,
-        });
+        let user = sites
+            .iter()
+            .filter_map(|s| self.user.get(s))
+            .any(|bp| match bp.only_at_depth {
+                Some(d) => d == depth,
+                None => true,
+            });
         if user { Hit::User } else { Hit::Spurious }
     }
 }
@@ -173,20 +178,56 @@ mod tests {
     fn user_and_step_share_one_host_breakpoint() {
         let mut bps = Breakpoints::default();
         bps.add_user(site(10), UserBreakpoint::default());
-        assert_eq!(bps.sync(), Edits { add: vec![site(10)], remove: vec![] });
-        bps.set_step(vec![StepTarget { site: site(10), depth: 2 }, StepTarget { site: site(20), depth: 2 }]);
-        assert_eq!(bps.sync(), Edits { add: vec![site(20)], remove: vec![] });
+        assert_eq!(
+            bps.sync(),
+            Edits {
+                add: vec![site(10)],
+                remove: vec![]
+            }
+        );
+        bps.set_step(vec![
+            StepTarget {
+                site: site(10),
+                depth: 2,
+            },
+            StepTarget {
+                site: site(20),
+                depth: 2,
+            },
+        ]);
+        assert_eq!(
+            bps.sync(),
+            Edits {
+                add: vec![site(20)],
+                remove: vec![]
+            }
+        );
         bps.clear_step();
-        assert_eq!(bps.sync(), Edits { add: vec![], remove: vec![site(20)] });
+        assert_eq!(
+            bps.sync(),
+            Edits {
+                add: vec![],
+                remove: vec![site(20)]
+            }
+        );
         assert!(bps.remove_user(site(10)));
-        assert_eq!(bps.sync(), Edits { add: vec![], remove: vec![site(10)] });
+        assert_eq!(
+            bps.sync(),
+            Edits {
+                add: vec![],
+                remove: vec![site(10)]
+            }
+        );
         assert_eq!(bps.sync(), Edits::default());
     }
 
     #[test]
     fn step_target_only_in_its_activation() {
         let mut bps = Breakpoints::default();
-        bps.set_step(vec![StepTarget { site: site(30), depth: 3 }]);
+        bps.set_step(vec![StepTarget {
+            site: site(30),
+            depth: 3,
+        }]);
         assert_eq!(bps.classify(&[site(30)], 3), Hit::StepDone);
         assert_eq!(bps.classify(&[site(30)], 4), Hit::Spurious);
         assert_eq!(bps.classify(&[site(31)], 3), Hit::Spurious);
@@ -196,7 +237,10 @@ mod tests {
     fn user_breakpoint_interrupts_a_step_elsewhere() {
         let mut bps = Breakpoints::default();
         bps.add_user(site(5), UserBreakpoint::default());
-        bps.set_step(vec![StepTarget { site: site(30), depth: 3 }]);
+        bps.set_step(vec![StepTarget {
+            site: site(30),
+            depth: 3,
+        }]);
         assert_eq!(bps.classify(&[site(5)], 7), Hit::User);
         assert_eq!(bps.classify(&[site(30)], 3), Hit::StepDone);
     }
@@ -204,7 +248,12 @@ mod tests {
     #[test]
     fn return_address_breakpoint_honoured_only_at_its_depth() {
         let mut bps = Breakpoints::default();
-        bps.add_user(site(40), UserBreakpoint { only_at_depth: Some(2) });
+        bps.add_user(
+            site(40),
+            UserBreakpoint {
+                only_at_depth: Some(2),
+            },
+        );
         assert_eq!(bps.classify(&[site(40)], 5), Hit::Spurious);
         assert_eq!(bps.classify(&[site(40)], 2), Hit::User);
         // A second Z0 for the same site keeps the first one's condition.
@@ -214,7 +263,10 @@ mod tests {
     #[test]
     fn slipped_sites_are_recognised() {
         let mut bps = Breakpoints::default();
-        bps.set_step(vec![StepTarget { site: site(50), depth: 1 }]);
+        bps.set_step(vec![StepTarget {
+            site: site(50),
+            depth: 1,
+        }]);
         assert_eq!(bps.classify(&[site(52), site(50)], 1), Hit::StepDone);
     }
 

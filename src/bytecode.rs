@@ -118,7 +118,10 @@ fn size_prefix_start(bytes: &[u8], body_start: u64) -> u64 {
     let mut start = body_start.saturating_sub(1);
     while start > 0
         && body_start - start < 5
-        && usize::try_from(start - 1).ok().and_then(|i| bytes.get(i)).is_some_and(|b| b & 0x80 != 0)
+        && usize::try_from(start - 1)
+            .ok()
+            .and_then(|i| bytes.get(i))
+            .is_some_and(|b| b & 0x80 != 0)
     {
         start -= 1;
     }
@@ -315,7 +318,8 @@ impl ModuleInfo {
                         }
                         if let TypeRef::Func(t) | TypeRef::FuncExact(t) = import.ty {
                             import_types.push(t);
-                            info.import_names.push((import.module.into(), import.name.into()));
+                            info.import_names
+                                .push((import.module.into(), import.name.into()));
                         }
                     }
                 }
@@ -547,7 +551,8 @@ impl ModuleInfo {
     /// The defined function whose start address ([`ModuleInfo::func_start`]) is exactly `pc`.
     pub fn func_starting_at(&self, pc: u32) -> Option<u32> {
         let defined = self.bodies.binary_search_by_key(&pc, |b| b.header).ok()?;
-        self.num_imported_funcs.checked_add(u32::try_from(defined).ok()?)
+        self.num_imported_funcs
+            .checked_add(u32::try_from(defined).ok()?)
     }
 
     /// Where the function starts for DWARF and LLDB: its body's size prefix. `None` for imports.
@@ -653,7 +658,11 @@ impl ModuleInfo {
     /// The memory access of the instruction at `pc`, if it makes one.
     pub fn memory_access_at(&self, bytes: &[u8], pc: u32) -> Option<crate::memory_access::Access> {
         let func = self.func_containing(pc)?;
-        self.memory_accesses(bytes, func).ok()?.into_iter().find(|(at, _)| *at == pc).map(|(_, a)| a)
+        self.memory_accesses(bytes, func)
+            .ok()?
+            .into_iter()
+            .find(|(at, _)| *at == pc)
+            .map(|(_, a)| a)
     }
 
     /// Every instruction of a defined function as (offset, text), e.g. `i32.add`,
@@ -1952,7 +1961,8 @@ mod tests {
             let body = info.func_body_range(func).unwrap();
             assert!(start < body.start && body.start - start <= 5);
             // The prefix encodes the body's length.
-            let mut reader = wasmparser::BinaryReader::new(&bytes[start as usize..], u64::from(start));
+            let mut reader =
+                wasmparser::BinaryReader::new(&bytes[start as usize..], u64::from(start));
             assert_eq!(reader.read_var_u32().unwrap(), body.end - body.start);
             assert_eq!(info.func_starting_at(start), Some(func));
         }

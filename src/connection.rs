@@ -74,13 +74,20 @@ const READ_BLOCK: usize = 64 * 1024;
 
 impl Client {
     pub fn new(stream: TcpStream) -> Self {
-        Client { stream, replies: ReplyBuffer::default(), inbox: vec![0; READ_BLOCK] }
+        Client {
+            stream,
+            replies: ReplyBuffer::default(),
+            inbox: vec![0; READ_BLOCK],
+        }
     }
 
     /// Waits for data from the client and returns how many bytes arrived ([`Client::received`]);
     /// 0 means the connection is closed.
     pub async fn read(&mut self) -> usize {
-        self.stream.read(&mut self.inbox).await.map_or(0, |n| n.min(READ_BLOCK))
+        self.stream
+            .read(&mut self.inbox)
+            .await
+            .map_or(0, |n| n.min(READ_BLOCK))
     }
 
     pub fn received(&self, n: usize) -> &[u8] {

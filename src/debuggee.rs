@@ -17,6 +17,9 @@ pub struct Module {
     pub name: String,
 }
 
+/// A module as the host lists it, with its bytecode and analysis.
+type Fetched = (host::Module, Vec<u8>, Option<ModuleInfo>);
+
 /// One frame of the stack at the current stop, innermost first.
 pub struct Frame {
     pub handle: host::Frame,
@@ -48,7 +51,7 @@ impl<'d> Debuggee<'d> {
     /// paused before any guest code runs (Wasmtime registers all modules up front).
     pub fn new(host: &'d host::Debuggee) -> Self {
         let handles = host.all_modules();
-        let mut fetched: Vec<(host::Module, Vec<u8>, Option<ModuleInfo>)> = handles
+        let mut fetched: Vec<Fetched> = handles
             .into_iter()
             .map(|m| {
                 let bytes = m.bytecode().unwrap_or_default();
@@ -65,8 +68,7 @@ impl<'d> Debuggee<'d> {
             })
             .collect();
         let order = addr::module_order(&traits);
-        let mut slots: Vec<Option<(host::Module, Vec<u8>, Option<ModuleInfo>)>> =
-            fetched.drain(..).map(Some).collect();
+        let mut slots: Vec<Option<Fetched>> = fetched.drain(..).map(Some).collect();
         let mut modules = Vec::with_capacity(order.len());
         let mut used_names: HashMap<String, u32> = HashMap::new();
         for (index, host_pos) in order.into_iter().enumerate() {
@@ -74,12 +76,25 @@ impl<'d> Debuggee<'d> {
                 continue;
             };
             let name = unique_name(module_name(index, info.as_ref()), &mut used_names);
-            modules.push(Module { handle, bytes, info, name });
+            modules.push(Module {
+                handle,
+                bytes,
+                info,
+                name,
+            });
         }
-        let index_by_id =
-            modules.iter().enumerate().map(|(i, m)| (m.handle.unique_id(), i as u32)).collect();
-        let mut debuggee =
-            Debuggee { host, modules, index_by_id, instances: HashMap::new(), stack: Vec::new() };
+        let index_by_id = modules
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.handle.unique_id(), i as u32))
+            .collect();
+        let mut debuggee = Debuggee {
+            host,
+            modules,
+            index_by_id,
+            instances: HashMap::new(),
+            stack: Vec::new(),
+        };
         debuggee.refresh_instances();
         debuggee
     }
@@ -113,15 +128,30 @@ impl<'d> Debuggee<'d> {
             while let Some(frame) = next {
                 next = frame.parent_frame(self.host).ok().flatten();
                 let instance = frame.get_instance(self.host).ok();
-                let module = instance.as_ref().and_then(|i| self.module_index(&i.get_module(self.host)));
-                let (Some(module), Ok(pc)) = (module, frame.get_pc(self.host)) else { continue };
-                self.stack.push(Frame { handle: frame, module, pc, instance });
+                let module = instance
+                    .as_ref()
+                    .and_then(|i| self.module_index(&i.get_module(self.host)));
+                let (Some(module), Ok(pc)) = (module, frame.get_pc(self.host)) else {
+                    continue;
+                };
+                self.stack.push(Frame {
+                    handle: frame,
+                    module,
+                    pc,
+                    instance,
+                });
             }
         }
     }
 
     pub fn frame_sites(&self) -> Vec<FrameSite> {
-        self.stack.iter().map(|f| FrameSite { module: f.module, pc: f.pc }).collect()
+        self.stack
+            .iter()
+            .map(|f| FrameSite {
+                module: f.module,
+                pc: f.pc,
+            })
+            .collect()
     }
 
     /// Where the program will start: the entry function of the primary module, shown at the
@@ -130,7 +160,10 @@ impl<'d> Debuggee<'d> {
         self.modules.iter().enumerate().find_map(|(i, m)| {
             let info = m.info.as_ref()?;
             let pc = info.func_entry(info.entry_func()?)?;
-            Some(FrameSite { module: i as u32, pc })
+            Some(FrameSite {
+                module: i as u32,
+                pc,
+            })
         })
     }
 
@@ -143,32 +176,46 @@ impl<'d> Debuggee<'d> {
             .and_then(|f| f.instance.as_ref())
             .or_else(|| self.instances.get(&module))
             .ok_or(AccessError::NoMemory)?;
-        instance.get_memory(self.host, 0).map_err(|_| AccessError::NoMemory)
+        instance
+            .get_memory(self.host, 0)
+            .map_err(|_| AccessError::NoMemory)
     }
 
     /// Size and page size, in bytes, of the memory that accesses tagged with `module` reach;
     /// `None` when that module's instance has no memory.
     pub fn memory_info(&self, module: u32) -> Option<(u64, u64)> {
         let memory = self.memory_of(module).ok()?;
-        Some((memory.size_bytes(self.host), memory.page_size_bytes(self.host)))
+        Some((
+            memory.size_bytes(self.host),
+            memory.page_size_bytes(self.host),
+        ))
     }
 
     pub fn memory_size(&self, module: u32) -> Result<u64, AccessError> {
         Ok(self.memory_of(module)?.size_bytes(self.host))
     }
 
-    pub fn read_memory(&self, module: u32, offset: u64, len: usize) -> Result<Vec<u8>, AccessError> {
+    pub fn read_memory(
+        &self,
+        module: u32,
+        offset: u64,
+        len: usize,
+    ) -> Result<Vec<u8>, AccessError> {
         let memory = self.memory_of(module)?;
         let size = memory.size_bytes(self.host);
         addr::exact_range(offset, len, size).ok_or(AccessError::OutOfBounds)?;
-        memory.get_bytes(self.host, offset, len as u64).map_err(AccessError::Host)
+        memory
+            .get_bytes(self.host, offset, len as u64)
+            .map_err(AccessError::Host)
     }
 
     pub fn write_memory(&self, module: u32, offset: u64, data: &[u8]) -> Result<(), AccessError> {
         let memory = self.memory_of(module)?;
         let size = memory.size_bytes(self.host);
         addr::exact_range(offset, data.len(), size).ok_or(AccessError::OutOfBounds)?;
-        memory.set_bytes(self.host, offset, data).map_err(AccessError::Host)
+        memory
+            .set_bytes(self.host, offset, data)
+            .map_err(AccessError::Host)
     }
 
     pub fn locals(&self, frame: usize) -> Option<Vec<host::WasmValue>> {
@@ -186,17 +233,25 @@ impl<'d> Debuggee<'d> {
             None if frame == 0 => self.instances.get(&0)?,
             None => return None,
         };
-        instance.get_global(self.host, index).ok()?.get(self.host).ok()
+        instance
+            .get_global(self.host, index)
+            .ok()?
+            .get(self.host)
+            .ok()
     }
 
     pub fn add_breakpoint(&self, module: u32, pc: u32) -> Result<(), AccessError> {
         let m = self.module(module).ok_or(AccessError::NoSuchModule)?;
-        m.handle.add_breakpoint(self.host, pc).map_err(AccessError::Host)
+        m.handle
+            .add_breakpoint(self.host, pc)
+            .map_err(AccessError::Host)
     }
 
     pub fn remove_breakpoint(&self, module: u32, pc: u32) -> Result<(), AccessError> {
         let m = self.module(module).ok_or(AccessError::NoSuchModule)?;
-        m.handle.remove_breakpoint(self.host, pc).map_err(AccessError::Host)
+        m.handle
+            .remove_breakpoint(self.host, pc)
+            .map_err(AccessError::Host)
     }
 }
 
@@ -215,7 +270,10 @@ pub fn value_bytes(value: &host::WasmValue) -> Vec<u8> {
 }
 
 fn module_name(index: usize, info: Option<&ModuleInfo>) -> String {
-    let from_name_section = info.and_then(|i| i.name()).map(sanitize).filter(|n| !n.is_empty());
+    let from_name_section = info
+        .and_then(|i| i.name())
+        .map(sanitize)
+        .filter(|n| !n.is_empty());
     match from_name_section {
         Some(name) if name.ends_with(".wasm") => name,
         Some(name) => format!("{name}.wasm"),
@@ -230,7 +288,13 @@ fn module_name(index: usize, info: Option<&ModuleInfo>) -> String {
 /// Library names become file names on LLDB's side: keep them to one path component.
 fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 

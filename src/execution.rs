@@ -120,7 +120,9 @@ impl Execution {
 
     /// Takes the finished event and decides what it means.
     pub fn on_event(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
-        let Some(resumption) = self.running.take() else { return Outcome::Running };
+        let Some(resumption) = self.running.take() else {
+            return Outcome::Running;
+        };
         let event = match resumption.finish(target.debuggee.host) {
             Ok(event) => event,
             // The host could not say what happened; the store is unusable, treat it as the end.
@@ -182,9 +184,14 @@ impl Execution {
 
     fn on_breakpoint(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
         target.debuggee.refresh_stack();
-        let Some(top) = target.debuggee.stack.first() else { return Outcome::Running };
+        let Some(top) = target.debuggee.stack.first() else {
+            return Outcome::Running;
+        };
         let depth = target.debuggee.stack.len();
-        let here = Site { module: top.module, pc: top.pc };
+        let here = Site {
+            module: top.module,
+            pc: top.pc,
+        };
         let sites = slip_sources(target, here);
         let any_depth = target
             .breakpoints
@@ -215,7 +222,11 @@ impl Execution {
                 let known = sites.iter().any(|s| {
                     target.breakpoints.has_user(*s)
                         || target.breakpoints.is_watch_site(*s)
-                        || target.breakpoints.step_targets().iter().any(|t| t.site == *s)
+                        || target
+                            .breakpoints
+                            .step_targets()
+                            .iter()
+                            .any(|t| t.site == *s)
                 });
                 if known {
                     Outcome::Running
@@ -271,12 +282,22 @@ fn step_plan(target: &GdbTarget<'_>) -> Vec<StepTarget> {
         return target
             .debuggee
             .entry_site()
-            .map(|s| StepTarget { site: Site { module: s.module, pc: s.pc }, depth: ANY_DEPTH })
+            .map(|s| StepTarget {
+                site: Site {
+                    module: s.module,
+                    pc: s.pc,
+                },
+                depth: ANY_DEPTH,
+            })
             .into_iter()
             .collect();
     };
-    let Some(module) = target.debuggee.module(top.module) else { return Vec::new() };
-    let Some(info) = module.info.as_ref() else { return Vec::new() };
+    let Some(module) = target.debuggee.module(top.module) else {
+        return Vec::new();
+    };
+    let Some(info) = module.info.as_ref() else {
+        return Vec::new();
+    };
     match info.step_targets(&module.bytes, top.pc) {
         Ok(successors) => stepping::plan(&stack, &successors),
         Err(_) => Vec::new(),
@@ -289,15 +310,29 @@ fn step_plan(target: &GdbTarget<'_>) -> Vec<StepTarget> {
 fn slip_sources(target: &GdbTarget<'_>, here: Site) -> Vec<Site> {
     let mut sites = vec![here];
     let known = target.breakpoints.has_user(here)
-        || target.breakpoints.step_targets().iter().any(|t| t.site == here);
+        || target
+            .breakpoints
+            .step_targets()
+            .iter()
+            .any(|t| t.site == here);
     if known {
         return sites;
     }
-    let Some(module) = target.debuggee.module(here.module) else { return sites };
-    let Some(info) = module.info.as_ref() else { return sites };
-    let Some(func) = info.func_containing(here.pc) else { return sites };
-    let Ok(boundaries) = info.instruction_boundaries(&module.bytes, func) else { return sites };
-    let Ok(position) = boundaries.binary_search(&here.pc) else { return sites };
+    let Some(module) = target.debuggee.module(here.module) else {
+        return sites;
+    };
+    let Some(info) = module.info.as_ref() else {
+        return sites;
+    };
+    let Some(func) = info.func_containing(here.pc) else {
+        return sites;
+    };
+    let Ok(boundaries) = info.instruction_boundaries(&module.bytes, func) else {
+        return sites;
+    };
+    let Ok(position) = boundaries.binary_search(&here.pc) else {
+        return sites;
+    };
     for &pc in boundaries[..position].iter().rev() {
         let slides = info.instruction_at(&module.bytes, pc).is_ok_and(|instr| {
             matches!(instr.kind, InstrKind::End | InstrKind::Else)
@@ -306,7 +341,10 @@ fn slip_sources(target: &GdbTarget<'_>, here: Site) -> Vec<Site> {
         if !slides {
             break;
         }
-        sites.push(Site { module: here.module, pc });
+        sites.push(Site {
+            module: here.module,
+            pc,
+        });
     }
     sites
 }
@@ -318,10 +356,14 @@ fn exit_call_status(target: &GdbTarget<'_>) -> Option<u8> {
     let module = target.debuggee.module(top.module)?;
     let info = module.info.as_ref()?;
     let is_exit_call = |pc: u32| {
-        let Some(callee) = info.direct_callee(&module.bytes, pc) else { return false };
-        info.import_name(callee).is_some_and(|(import_module, field)| {
-            field == "proc_exit" || (import_module.starts_with("wasi:cli/exit") && field.starts_with("exit"))
-        })
+        let Some(callee) = info.direct_callee(&module.bytes, pc) else {
+            return false;
+        };
+        info.import_name(callee)
+            .is_some_and(|(import_module, field)| {
+                field == "proc_exit"
+                    || (import_module.starts_with("wasi:cli/exit") && field.starts_with("exit"))
+            })
     };
     // The host reports the trap either at the call or just after it.
     let previous = info.func_containing(top.pc).and_then(|func| {
@@ -341,8 +383,12 @@ fn exit_call_status(target: &GdbTarget<'_>) -> Option<u8> {
 }
 
 fn trap_reason(target: &GdbTarget<'_>) -> TrapReason {
-    let Some(top) = target.debuggee.stack.first() else { return TrapReason::Unknown };
-    let Some(module) = target.debuggee.module(top.module) else { return TrapReason::Unknown };
+    let Some(top) = target.debuggee.stack.first() else {
+        return TrapReason::Unknown;
+    };
+    let Some(module) = target.debuggee.module(top.module) else {
+        return TrapReason::Unknown;
+    };
     match module.info.as_ref() {
         Some(info) => info.trap_reason(&module.bytes, top.pc),
         None => TrapReason::Unknown,

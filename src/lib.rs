@@ -7,10 +7,10 @@
 pub mod addr;
 pub mod args;
 pub mod breakpoints;
-pub mod memory_access;
-pub mod packet_guard;
 pub mod bytecode;
+pub mod memory_access;
 pub mod monitor_text;
+pub mod packet_guard;
 pub mod stepping;
 pub mod stop_reply;
 pub mod watchpoints;

@@ -21,6 +21,9 @@ pub enum Shape {
     Init,
 }
 
+/// Half-open byte ranges `(start, end)`.
+pub type Ranges = Vec<(u64, u64)>;
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Access {
     pub memory: u32,
@@ -34,13 +37,22 @@ impl Access {
     }
 
     pub fn reads(&self) -> bool {
-        matches!(self.shape, Shape::Load { .. } | Shape::ReadModifyWrite { .. } | Shape::Copy)
+        matches!(
+            self.shape,
+            Shape::Load { .. } | Shape::ReadModifyWrite { .. } | Shape::Copy
+        )
     }
 
     /// The byte ranges read and written, given the operand stack (bottom first, as u64 values)
     /// just before the instruction runs. `None` if the stack is too shallow to tell.
-    pub fn ranges(&self, stack: &[u64]) -> Option<(Vec<(u64, u64)>, Vec<(u64, u64)>)> {
-        let from_top = |i: usize| stack.len().checked_sub(i + 1).and_then(|at| stack.get(at)).copied();
+    pub fn ranges(&self, stack: &[u64]) -> Option<(Ranges, Ranges)> {
+        let from_top = |i: usize| {
+            stack
+                .len()
+                .checked_sub(i + 1)
+                .and_then(|at| stack.get(at))
+                .copied()
+        };
         let span = |start: u64, len: u64| (start, start.saturating_add(len));
         Some(match self.shape {
             Shape::Load { size } => {
@@ -53,7 +65,10 @@ impl Access {
             }
             Shape::ReadModifyWrite { size, values } => {
                 let addr = from_top(values as usize)?.saturating_add(self.offset);
-                (vec![span(addr, u64::from(size))], vec![span(addr, u64::from(size))])
+                (
+                    vec![span(addr, u64::from(size))],
+                    vec![span(addr, u64::from(size))],
+                )
             }
             Shape::Copy => {
                 let (dst, src, n) = (from_top(2)?, from_top(1)?, from_top(0)?);
@@ -69,8 +84,14 @@ impl Access {
 
 fn at(memarg: &MemArg, shape: Shape) -> Option<Access> {
     // GC array accesses are not linear memory.
-    let MemArgTarget::Memory(memory) = memarg.target else { return None };
-    Some(Access { memory, offset: memarg.offset, shape })
+    let MemArgTarget::Memory(memory) = memarg.target else {
+        return None;
+    };
+    Some(Access {
+        memory,
+        offset: memarg.offset,
+        shape,
+    })
 }
 
 /// The memory access `op` performs, if any.
@@ -81,22 +102,50 @@ pub fn classify(op: &Operator<'_>) -> Option<Access> {
     let rmw = |m: &MemArg, size| at(m, Shape::ReadModifyWrite { size, values: 1 });
     let cmpxchg = |m: &MemArg, size| at(m, Shape::ReadModifyWrite { size, values: 2 });
     match op {
-        O::I32Load { memarg } | O::F32Load { memarg } | O::I64Load32S { memarg } | O::I64Load32U { memarg } => load(memarg, 4),
+        O::I32Load { memarg }
+        | O::F32Load { memarg }
+        | O::I64Load32S { memarg }
+        | O::I64Load32U { memarg } => load(memarg, 4),
         O::I64Load { memarg } | O::F64Load { memarg } => load(memarg, 8),
-        O::I32Load8S { memarg } | O::I32Load8U { memarg } | O::I64Load8S { memarg } | O::I64Load8U { memarg } => load(memarg, 1),
-        O::I32Load16S { memarg } | O::I32Load16U { memarg } | O::I64Load16S { memarg } | O::I64Load16U { memarg } => load(memarg, 2),
-        O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => store(memarg, 4),
+        O::I32Load8S { memarg }
+        | O::I32Load8U { memarg }
+        | O::I64Load8S { memarg }
+        | O::I64Load8U { memarg } => load(memarg, 1),
+        O::I32Load16S { memarg }
+        | O::I32Load16U { memarg }
+        | O::I64Load16S { memarg }
+        | O::I64Load16U { memarg } => load(memarg, 2),
+        O::I32Store { memarg } | O::F32Store { memarg } | O::I64Store32 { memarg } => {
+            store(memarg, 4)
+        }
         O::I64Store { memarg } | O::F64Store { memarg } => store(memarg, 8),
         O::I32Store8 { memarg } | O::I64Store8 { memarg } => store(memarg, 1),
         O::I32Store16 { memarg } | O::I64Store16 { memarg } => store(memarg, 2),
-        O::MemoryCopy { dst_mem, .. } => Some(Access { memory: *dst_mem, offset: 0, shape: Shape::Copy }),
-        O::MemoryFill { mem } => Some(Access { memory: *mem, offset: 0, shape: Shape::Fill }),
-        O::MemoryInit { mem, .. } => Some(Access { memory: *mem, offset: 0, shape: Shape::Init }),
+        O::MemoryCopy { dst_mem, .. } => Some(Access {
+            memory: *dst_mem,
+            offset: 0,
+            shape: Shape::Copy,
+        }),
+        O::MemoryFill { mem } => Some(Access {
+            memory: *mem,
+            offset: 0,
+            shape: Shape::Fill,
+        }),
+        O::MemoryInit { mem, .. } => Some(Access {
+            memory: *mem,
+            offset: 0,
+            shape: Shape::Init,
+        }),
         // SIMD
         O::V128Load { memarg } => load(memarg, 16),
-        O::V128Load8x8S { memarg } | O::V128Load8x8U { memarg } | O::V128Load16x4S { memarg }
-        | O::V128Load16x4U { memarg } | O::V128Load32x2S { memarg } | O::V128Load32x2U { memarg }
-        | O::V128Load64Splat { memarg } | O::V128Load64Zero { memarg } => load(memarg, 8),
+        O::V128Load8x8S { memarg }
+        | O::V128Load8x8U { memarg }
+        | O::V128Load16x4S { memarg }
+        | O::V128Load16x4U { memarg }
+        | O::V128Load32x2S { memarg }
+        | O::V128Load32x2U { memarg }
+        | O::V128Load64Splat { memarg }
+        | O::V128Load64Zero { memarg } => load(memarg, 8),
         O::V128Load8Splat { memarg } => load(memarg, 1),
         O::V128Load16Splat { memarg } => load(memarg, 2),
         O::V128Load32Splat { memarg } | O::V128Load32Zero { memarg } => load(memarg, 4),
@@ -118,24 +167,58 @@ pub fn classify(op: &Operator<'_>) -> Option<Access> {
         O::I64AtomicStore { memarg } => store(memarg, 8),
         O::I32AtomicStore8 { memarg } | O::I64AtomicStore8 { memarg } => store(memarg, 1),
         O::I32AtomicStore16 { memarg } | O::I64AtomicStore16 { memarg } => store(memarg, 2),
-        O::I32AtomicRmwAdd { memarg } | O::I32AtomicRmwSub { memarg } | O::I32AtomicRmwAnd { memarg }
-        | O::I32AtomicRmwOr { memarg } | O::I32AtomicRmwXor { memarg } | O::I32AtomicRmwXchg { memarg }
-        | O::I64AtomicRmw32AddU { memarg } | O::I64AtomicRmw32SubU { memarg } | O::I64AtomicRmw32AndU { memarg }
-        | O::I64AtomicRmw32OrU { memarg } | O::I64AtomicRmw32XorU { memarg } | O::I64AtomicRmw32XchgU { memarg } => rmw(memarg, 4),
-        O::I64AtomicRmwAdd { memarg } | O::I64AtomicRmwSub { memarg } | O::I64AtomicRmwAnd { memarg }
-        | O::I64AtomicRmwOr { memarg } | O::I64AtomicRmwXor { memarg } | O::I64AtomicRmwXchg { memarg } => rmw(memarg, 8),
-        O::I32AtomicRmw8AddU { memarg } | O::I32AtomicRmw8SubU { memarg } | O::I32AtomicRmw8AndU { memarg }
-        | O::I32AtomicRmw8OrU { memarg } | O::I32AtomicRmw8XorU { memarg } | O::I32AtomicRmw8XchgU { memarg }
-        | O::I64AtomicRmw8AddU { memarg } | O::I64AtomicRmw8SubU { memarg } | O::I64AtomicRmw8AndU { memarg }
-        | O::I64AtomicRmw8OrU { memarg } | O::I64AtomicRmw8XorU { memarg } | O::I64AtomicRmw8XchgU { memarg } => rmw(memarg, 1),
-        O::I32AtomicRmw16AddU { memarg } | O::I32AtomicRmw16SubU { memarg } | O::I32AtomicRmw16AndU { memarg }
-        | O::I32AtomicRmw16OrU { memarg } | O::I32AtomicRmw16XorU { memarg } | O::I32AtomicRmw16XchgU { memarg }
-        | O::I64AtomicRmw16AddU { memarg } | O::I64AtomicRmw16SubU { memarg } | O::I64AtomicRmw16AndU { memarg }
-        | O::I64AtomicRmw16OrU { memarg } | O::I64AtomicRmw16XorU { memarg } | O::I64AtomicRmw16XchgU { memarg } => rmw(memarg, 2),
-        O::I32AtomicRmwCmpxchg { memarg } | O::I64AtomicRmw32CmpxchgU { memarg } => cmpxchg(memarg, 4),
+        O::I32AtomicRmwAdd { memarg }
+        | O::I32AtomicRmwSub { memarg }
+        | O::I32AtomicRmwAnd { memarg }
+        | O::I32AtomicRmwOr { memarg }
+        | O::I32AtomicRmwXor { memarg }
+        | O::I32AtomicRmwXchg { memarg }
+        | O::I64AtomicRmw32AddU { memarg }
+        | O::I64AtomicRmw32SubU { memarg }
+        | O::I64AtomicRmw32AndU { memarg }
+        | O::I64AtomicRmw32OrU { memarg }
+        | O::I64AtomicRmw32XorU { memarg }
+        | O::I64AtomicRmw32XchgU { memarg } => rmw(memarg, 4),
+        O::I64AtomicRmwAdd { memarg }
+        | O::I64AtomicRmwSub { memarg }
+        | O::I64AtomicRmwAnd { memarg }
+        | O::I64AtomicRmwOr { memarg }
+        | O::I64AtomicRmwXor { memarg }
+        | O::I64AtomicRmwXchg { memarg } => rmw(memarg, 8),
+        O::I32AtomicRmw8AddU { memarg }
+        | O::I32AtomicRmw8SubU { memarg }
+        | O::I32AtomicRmw8AndU { memarg }
+        | O::I32AtomicRmw8OrU { memarg }
+        | O::I32AtomicRmw8XorU { memarg }
+        | O::I32AtomicRmw8XchgU { memarg }
+        | O::I64AtomicRmw8AddU { memarg }
+        | O::I64AtomicRmw8SubU { memarg }
+        | O::I64AtomicRmw8AndU { memarg }
+        | O::I64AtomicRmw8OrU { memarg }
+        | O::I64AtomicRmw8XorU { memarg }
+        | O::I64AtomicRmw8XchgU { memarg } => rmw(memarg, 1),
+        O::I32AtomicRmw16AddU { memarg }
+        | O::I32AtomicRmw16SubU { memarg }
+        | O::I32AtomicRmw16AndU { memarg }
+        | O::I32AtomicRmw16OrU { memarg }
+        | O::I32AtomicRmw16XorU { memarg }
+        | O::I32AtomicRmw16XchgU { memarg }
+        | O::I64AtomicRmw16AddU { memarg }
+        | O::I64AtomicRmw16SubU { memarg }
+        | O::I64AtomicRmw16AndU { memarg }
+        | O::I64AtomicRmw16OrU { memarg }
+        | O::I64AtomicRmw16XorU { memarg }
+        | O::I64AtomicRmw16XchgU { memarg } => rmw(memarg, 2),
+        O::I32AtomicRmwCmpxchg { memarg } | O::I64AtomicRmw32CmpxchgU { memarg } => {
+            cmpxchg(memarg, 4)
+        }
         O::I64AtomicRmwCmpxchg { memarg } => cmpxchg(memarg, 8),
-        O::I32AtomicRmw8CmpxchgU { memarg } | O::I64AtomicRmw8CmpxchgU { memarg } => cmpxchg(memarg, 1),
-        O::I32AtomicRmw16CmpxchgU { memarg } | O::I64AtomicRmw16CmpxchgU { memarg } => cmpxchg(memarg, 2),
+        O::I32AtomicRmw8CmpxchgU { memarg } | O::I64AtomicRmw8CmpxchgU { memarg } => {
+            cmpxchg(memarg, 1)
+        }
+        O::I32AtomicRmw16CmpxchgU { memarg } | O::I64AtomicRmw16CmpxchgU { memarg } => {
+            cmpxchg(memarg, 2)
+        }
         _ => None,
     }
 }
@@ -145,7 +228,13 @@ mod tests {
     use super::*;
 
     fn memarg(offset: u64) -> MemArg {
-        MemArg { align: 2, max_align: 2, offset, target: MemArgTarget::Memory(0), ordering: None }
+        MemArg {
+            align: 2,
+            max_align: 2,
+            offset,
+            target: MemArgTarget::Memory(0),
+            ordering: None,
+        }
     }
 
     #[test]
@@ -167,8 +256,15 @@ mod tests {
 
     #[test]
     fn bulk_operations() {
-        let copy = classify(&Operator::MemoryCopy { dst_mem: 0, src_mem: 0 }).unwrap();
-        assert_eq!(copy.ranges(&[10, 20, 4]).unwrap(), (vec![(20, 24)], vec![(10, 14)]));
+        let copy = classify(&Operator::MemoryCopy {
+            dst_mem: 0,
+            src_mem: 0,
+        })
+        .unwrap();
+        assert_eq!(
+            copy.ranges(&[10, 20, 4]).unwrap(),
+            (vec![(20, 24)], vec![(10, 14)])
+        );
         let fill = classify(&Operator::MemoryFill { mem: 0 }).unwrap();
         assert_eq!(fill.ranges(&[10, 0, 4]).unwrap(), (vec![], vec![(10, 14)]));
     }
@@ -177,7 +273,10 @@ mod tests {
     fn atomics_read_and_write() {
         let cas = classify(&Operator::I32AtomicRmwCmpxchg { memarg: memarg(0) }).unwrap();
         assert!(cas.reads() && cas.writes());
-        assert_eq!(cas.ranges(&[40, 1, 2]).unwrap(), (vec![(40, 44)], vec![(40, 44)]));
+        assert_eq!(
+            cas.ranges(&[40, 1, 2]).unwrap(),
+            (vec![(40, 44)], vec![(40, 44)])
+        );
     }
 
     #[test]

@@ -703,7 +703,10 @@ pub fn format_globals(header: &str, values: &[GlobalValue], truncated: bool) -> 
 /// long session that keeps growing it is leaking (`None` off wasm32, where there is none).
 pub fn format_stats(memory_bytes: Option<u64>) -> String {
     match memory_bytes {
-        Some(bytes) => format!("stub memory: {bytes} bytes ({} pages of 64 KiB)\n", bytes / 65536),
+        Some(bytes) => format!(
+            "stub memory: {bytes} bytes ({} pages of 64 KiB)\n",
+            bytes / 65536
+        ),
         None => "stub memory: unknown (not running as a wasm component)\n".to_string(),
     }
 }
@@ -804,7 +807,10 @@ mod tests {
         assert_eq!(parse(b"log 2"), Ok(Command::Log { level: 2 }));
         assert_eq!(parse(b"Stats"), Ok(Command::Stats));
         assert!(parse(b"stats now").is_err());
-        assert_eq!(format_stats(Some(3 * 65536)), "stub memory: 196608 bytes (3 pages of 64 KiB)\n");
+        assert_eq!(
+            format_stats(Some(3 * 65536)),
+            "stub memory: 196608 bytes (3 pages of 64 KiB)\n"
+        );
     }
 
     #[test]

@@ -184,7 +184,10 @@ fn names_missing_thread(body: &[u8]) -> bool {
             .split(|&b| b == b';')
             .filter_map(|action| Some(&action[action.iter().position(|&b| b == b':')? + 1..]))
             .collect()
-    } else if let Some(id) = body.strip_prefix(b"Hg").or_else(|| body.strip_prefix(b"Hc")) {
+    } else if let Some(id) = body
+        .strip_prefix(b"Hg")
+        .or_else(|| body.strip_prefix(b"Hc"))
+    {
         vec![id]
     } else if let Some(id) = body.strip_prefix(b"qWasmCallStack:") {
         vec![id]
@@ -203,7 +206,11 @@ fn names_missing_thread(body: &[u8]) -> bool {
             None => (None, Some(id)),
         };
         // 0 is "any" and -1 "all": both include the one thread.
-        [pid, tid].into_iter().flatten().filter_map(thread_number).any(|n| n != 0 && n != ONLY_THREAD)
+        [pid, tid]
+            .into_iter()
+            .flatten()
+            .filter_map(thread_number)
+            .any(|n| n != 0 && n != ONLY_THREAD)
     })
 }
 
@@ -230,9 +237,15 @@ fn write_length_mismatch(body: &[u8]) -> bool {
         Some((b'X', rest)) => (true, rest),
         _ => return false,
     };
-    let Some(colon) = rest.iter().position(|&b| b == b':') else { return false };
-    let Some(comma) = rest[..colon].iter().position(|&b| b == b',') else { return false };
-    let Some(len) = thread_number(&rest[comma + 1..colon]) else { return false };
+    let Some(colon) = rest.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let Some(comma) = rest[..colon].iter().position(|&b| b == b',') else {
+        return false;
+    };
+    let Some(len) = thread_number(&rest[comma + 1..colon]) else {
+        return false;
+    };
     let data = &rest[colon + 1..];
     let bytes = if binary {
         // `}` escapes the byte after it; one left dangling at the end is a cut-off write.
@@ -268,13 +281,18 @@ fn hex_byte(text: &[u8]) -> Option<u8> {
 /// too large for 64 bits. `None` for malformed ones, which gdbstub rejects itself. Leading zeros
 /// are allowed (gdbstub and the `x` reader accept them), so they must not hide a huge length.
 fn read_length(body: &[u8]) -> Option<u64> {
-    let rest = body.strip_prefix(b"m").or_else(|| body.strip_prefix(b"x"))?;
+    let rest = body
+        .strip_prefix(b"m")
+        .or_else(|| body.strip_prefix(b"x"))?;
     let comma = rest.iter().position(|&b| b == b',')?;
     let digits = &rest[comma + 1..];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    let significant = &digits[digits.iter().position(|&d| d != b'0').unwrap_or(digits.len())..];
+    let significant = &digits[digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len())..];
     if significant.len() > 16 {
         return Some(u64::MAX);
     }
@@ -317,20 +335,39 @@ mod tests {
         g.push(&frame("QStartNoAckMode"));
         assert!(g.no_ack);
         assert_eq!(g.push(b"-+"), vec![Action::Pass(b"+".to_vec())]);
-        assert_eq!(g.push(b"$g#zz"), vec![Action::Reply(frame("E.bad checksum"))]);
+        assert_eq!(
+            g.push(b"$g#zz"),
+            vec![Action::Reply(frame("E.bad checksum"))]
+        );
         // The body ends at the first `#`, and the checksum is exactly two hex digits.
-        assert_eq!(g.push(b"$?##c"), vec![Action::Reply(frame("E.bad checksum"))]);
-        assert_eq!(g.push(b"$\x05#+5"), vec![Action::Reply(frame("E.bad checksum"))]);
+        assert_eq!(
+            g.push(b"$?##c"),
+            vec![Action::Reply(frame("E.bad checksum"))]
+        );
+        assert_eq!(
+            g.push(b"$\x05#+5"),
+            vec![Action::Reply(frame("E.bad checksum"))]
+        );
     }
 
     #[test]
     fn leading_zeros_do_not_hide_a_huge_read() {
         let mut g = guard();
-        for read in ["x0,0000000000000000ffffffff", "m0,000000000000000000000011", "m0,11112222333344445"] {
+        for read in [
+            "x0,0000000000000000ffffffff",
+            "m0,000000000000000000000011",
+            "m0,11112222333344445",
+        ] {
             let actions = g.push(&frame(read));
-            assert!(matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.read too large"))), "{read}");
+            assert!(
+                matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.read too large"))),
+                "{read}"
+            );
         }
-        assert!(matches!(&g.push(&frame("m0,0000000000000000000010"))[..], [Action::Pass(_)]));
+        assert!(matches!(
+            &g.push(&frame("m0,0000000000000000000010"))[..],
+            [Action::Pass(_)]
+        ));
     }
 
     #[test]
@@ -341,8 +378,13 @@ mod tests {
         big.extend(b"#00");
         let actions = g.push(&big);
         assert_eq!(actions.len(), 1);
-        assert!(matches!(&actions[0], Action::Reply(r) if r.ends_with(&frame("E.packet too long"))));
-        assert!(matches!(&g.push(&frame("m0,ffffffff"))[..], [Action::Reply(_)]));
+        assert!(
+            matches!(&actions[0], Action::Reply(r) if r.ends_with(&frame("E.packet too long")))
+        );
+        assert!(matches!(
+            &g.push(&frame("m0,ffffffff"))[..],
+            [Action::Reply(_)]
+        ));
         assert!(matches!(&g.push(&frame("m0,10"))[..], [Action::Pass(_)]));
         // The next packet after a refusal is handled normally.
         assert!(matches!(&g.push(&frame("?"))[..], [Action::Pass(_)]));
@@ -351,16 +393,42 @@ mod tests {
     #[test]
     fn packets_for_missing_threads_are_refused() {
         let mut g = guard();
-        for packet in ["vCont;s:p2.2", "vCont;c:p1.-1;s:3", "vCont;c:p5.-1", "Hg9", "Hcp1.2", "qWasmCallStack:9",
-            "qWasmCallStack:11112222333344445", "D;9"]
-        {
+        for packet in [
+            "vCont;s:p2.2",
+            "vCont;c:p1.-1;s:3",
+            "vCont;c:p5.-1",
+            "Hg9",
+            "Hcp1.2",
+            "qWasmCallStack:9",
+            "qWasmCallStack:11112222333344445",
+            "D;9",
+        ] {
             let actions = g.push(&frame(packet));
-            assert!(matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.no such thread"))), "{packet}");
+            assert!(
+                matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.no such thread"))),
+                "{packet}"
+            );
         }
-        for packet in ["vCont;c:p1.-1", "vCont;s:p1.1", "vCont;c", "vCont;s:1;c", "vCont?", "Hg0", "Hc-1", "Hgp1.1",
-            "qWasmCallStack:1", "qWasmCallStack:p1.01", "vCont;c:zz", "Hg-5", "D", "D;1"]
-        {
-            assert!(matches!(&g.push(&frame(packet))[..], [Action::Pass(_)]), "{packet}");
+        for packet in [
+            "vCont;c:p1.-1",
+            "vCont;s:p1.1",
+            "vCont;c",
+            "vCont;s:1;c",
+            "vCont?",
+            "Hg0",
+            "Hc-1",
+            "Hgp1.1",
+            "qWasmCallStack:1",
+            "qWasmCallStack:p1.01",
+            "vCont;c:zz",
+            "Hg-5",
+            "D",
+            "D;1",
+        ] {
+            assert!(
+                matches!(&g.push(&frame(packet))[..], [Action::Pass(_)]),
+                "{packet}"
+            );
         }
     }
 
@@ -369,22 +437,46 @@ mod tests {
         let mut g = guard();
         for packet in ["vContx", "vCont", "vCont:c"] {
             let actions = g.push(&frame(packet));
-            assert!(matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.malformed vCont"))), "{packet}");
+            assert!(
+                matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.malformed vCont"))),
+                "{packet}"
+            );
         }
     }
 
     #[test]
     fn writes_must_carry_their_length_of_data() {
         let mut g = guard();
-        for packet in ["M400,4:0102", "M400,1:012", "M400,0:00", "X400,4:ab", "X400,1:}", "X400,2:}]"] {
+        for packet in [
+            "M400,4:0102",
+            "M400,1:012",
+            "M400,0:00",
+            "X400,4:ab",
+            "X400,1:}",
+            "X400,2:}]",
+        ] {
             let actions = g.push(&frame_bytes(packet.as_bytes()));
             assert!(
                 matches!(&actions[..], [Action::Reply(r)] if r.ends_with(&frame("E.write data does not match its length"))),
                 "{packet}"
             );
         }
-        for packet in ["M400,4:01020304", "M400,0:", "X400,2:ab", "X400,1:}]", "X0,0:", "Mzz,1:00", "M400:00"] {
-            assert!(matches!(&g.push(&frame_bytes(packet.as_bytes()))[..], [Action::Pass(_)]), "{packet}");
+        for packet in [
+            "M400,4:01020304",
+            "M400,0:",
+            "X400,2:ab",
+            "X400,1:}]",
+            "X0,0:",
+            "Mzz,1:00",
+            "M400:00",
+        ] {
+            assert!(
+                matches!(
+                    &g.push(&frame_bytes(packet.as_bytes()))[..],
+                    [Action::Pass(_)]
+                ),
+                "{packet}"
+            );
         }
     }
 
@@ -393,7 +485,10 @@ mod tests {
         assert_eq!(read_length(b"m4000000000000000,7dd"), Some(0x7dd));
         assert_eq!(read_length(b"x0,0"), Some(0));
         assert_eq!(read_length(b"m0,11112222333344445"), Some(u64::MAX));
-        assert_eq!(read_length(b"x0,0000000000000000ffffffff"), Some(0xffff_ffff));
+        assert_eq!(
+            read_length(b"x0,0000000000000000ffffffff"),
+            Some(0xffff_ffff)
+        );
         assert_eq!(read_length(b"m0,00000000000000000000"), Some(0));
         assert_eq!(read_length(b"m0,+10"), None);
         assert_eq!(read_length(b"qSupported"), None);

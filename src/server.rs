@@ -49,7 +49,9 @@ async fn finish_without_debugger(debuggee: &host::Debuggee) {
 }
 
 async fn serve(debuggee: &host::Debuggee, options: Options) {
-    let Ok(addr) = options.listen_addr() else { return };
+    let Ok(addr) = options.listen_addr() else {
+        return;
+    };
     let listener = match TcpListener::bind(&addr.to_string()).await {
         Ok(listener) => listener,
         Err(e) => {
@@ -60,7 +62,9 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
             return;
         }
     };
-    let bound = listener.local_addr().map_or(addr.to_string(), |a| a.to_string());
+    let bound = listener
+        .local_addr()
+        .map_or(addr.to_string(), |a| a.to_string());
     if options.allow_remote && !addr.ip().is_loopback() {
         info(&format!(
             "wasm-gdbstub: WARNING: listening on non-loopback {bound}: anyone who can reach this port \
@@ -68,24 +72,23 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
         ));
     }
     info(&format!("wasm-gdbstub listening on {bound}"));
-    info(&format!("In LLDB: process connect --plugin wasm connect://{bound}"));
+    info(&format!(
+        "In LLDB: process connect --plugin wasm connect://{bound}"
+    ));
 
     let mut target = GdbTarget::new(Debuggee::new(debuggee), options.verbose);
     let mut exec = Execution::default();
     loop {
         // Between clients: wait for one, while a detached program runs on.
         let running = exec.is_running();
-        let next = future::or(
-            async { Some(listener.incoming().next().await) },
-            async {
-                if running {
-                    exec.ready().await;
-                    None
-                } else {
-                    future::pending().await
-                }
-            },
-        )
+        let next = future::or(async { Some(listener.incoming().next().await) }, async {
+            if running {
+                exec.ready().await;
+                None
+            } else {
+                future::pending().await
+            }
+        })
         .await;
         let stream = match next {
             None => {

@@ -3,10 +3,10 @@
 
 use crate::connection::{Client, ReplyBuffer};
 use crate::execution::{End, Execution, Outcome, Stop};
+use crate::gdb::{GdbTarget, THREAD};
 use crate::packet_guard::{Action, Guard, frame};
 use crate::stop_reply::hex_text;
 use crate::watchpoints::WatchKind;
-use crate::gdb::{GdbTarget, THREAD};
 use futures_lite::future;
 use gdbstub::common::Signal;
 use gdbstub::stub::state_machine::GdbStubStateMachine;
@@ -40,8 +40,14 @@ enum Wake {
     Visitor(Option<std::io::Result<wstd::net::TcpStream>>),
 }
 
-fn new_machine<'a, 'd>(target: &mut GdbTarget<'d>, replies: &ReplyBuffer) -> Option<Machine<'a, 'd>> {
-    let stub = GdbStub::builder(replies.clone()).packet_buffer_size(PACKET_BUFFER).build().ok()?;
+fn new_machine<'a, 'd>(
+    target: &mut GdbTarget<'d>,
+    replies: &ReplyBuffer,
+) -> Option<Machine<'a, 'd>> {
+    let stub = GdbStub::builder(replies.clone())
+        .packet_buffer_size(PACKET_BUFFER)
+        .build()
+        .ok()?;
     stub.run_state_machine(target).ok()
 }
 
@@ -58,14 +64,25 @@ fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
                 WatchKind::Read => gdbstub::target::ext::breakpoints::WatchKind::Read,
                 WatchKind::ReadWrite => gdbstub::target::ext::breakpoints::WatchKind::ReadWrite,
             };
-            let addr = crate::addr::Location::Memory { module: w.module, offset: w.start as u32 }.encode();
-            return MultiThreadStopReason::Watch { tid: THREAD, kind, addr };
+            let addr = crate::addr::Location::Memory {
+                module: w.module,
+                offset: w.start as u32,
+            }
+            .encode();
+            return MultiThreadStopReason::Watch {
+                tid: THREAD,
+                kind,
+                addr,
+            };
         }
         Stop::StepDone | Stop::Exception => Signal::SIGTRAP,
         Stop::Interrupted => Signal::SIGINT,
         Stop::Trap(reason) => Signal(reason.signal()),
     };
-    MultiThreadStopReason::SignalWithThread { tid: THREAD, signal }
+    MultiThreadStopReason::SignalWithThread {
+        tid: THREAD,
+        signal,
+    }
 }
 
 fn exit_reason(end: End) -> MultiThreadStopReason<u64> {
@@ -93,7 +110,9 @@ pub async fn run(
     client: &mut Client,
     listener: &TcpListener,
 ) -> SessionEnd {
-    let Some(mut machine) = new_machine(target, &client.replies) else { return SessionEnd::ConnectionLost };
+    let Some(mut machine) = new_machine(target, &client.replies) else {
+        return SessionEnd::ConnectionLost;
+    };
     let mut guard = Guard::new(PACKET_BUFFER, (PACKET_BUFFER / 2) as u64);
     loop {
         if !client.flush().await {
@@ -117,9 +136,13 @@ pub async fn run(
                 }
             }
             GdbStubStateMachine::Running(inner) => {
-                let immediate = target.resume_request.take().and_then(|r| exec.start(target, r));
+                let immediate = target
+                    .resume_request
+                    .take()
+                    .and_then(|r| exec.start(target, r));
                 match immediate {
-                    Some(Outcome::Exited(end)) => match inner.report_stop(target, exit_reason(end)) {
+                    Some(Outcome::Exited(end)) => match inner.report_stop(target, exit_reason(end))
+                    {
                         Ok(m) => m,
                         Err(_) => return SessionEnd::Exited,
                     },
@@ -136,7 +159,10 @@ pub async fn run(
         };
         // A reply written above (an end reported on resume) must reach the client before we wait,
         // and a state that needs no waiting goes round again.
-        if !matches!(machine, GdbStubStateMachine::Idle(_) | GdbStubStateMachine::Running(_)) {
+        if !matches!(
+            machine,
+            GdbStubStateMachine::Idle(_) | GdbStubStateMachine::Running(_)
+        ) {
             continue;
         }
         if !client.flush().await {
@@ -170,7 +196,10 @@ pub async fn run(
                 for action in guard.push(&bytes) {
                     match action {
                         Action::Reply(reply) => client.replies.push_raw(&reply),
-                        Action::Pass(bytes) if matches!(machine, GdbStubStateMachine::Idle(_)) && bytes.starts_with(b"$x") => {
+                        Action::Pass(bytes)
+                            if matches!(machine, GdbStubStateMachine::Idle(_))
+                                && bytes.starts_with(b"$x") =>
+                        {
                             let body = &bytes[1..bytes.len().saturating_sub(3)];
                             if let Some(reply) = target.binary_read_reply(body) {
                                 if !guard.no_ack {
@@ -179,7 +208,10 @@ pub async fn run(
                                 client.replies.push_raw(&reply);
                             }
                         }
-                        Action::Pass(bytes) if matches!(machine, GdbStubStateMachine::Idle(_)) && bytes.starts_with(b"$qMemoryRegionInfo:") => {
+                        Action::Pass(bytes)
+                            if matches!(machine, GdbStubStateMachine::Idle(_))
+                                && bytes.starts_with(b"$qMemoryRegionInfo:") =>
+                        {
                             let body = &bytes[1..bytes.len().saturating_sub(3)];
                             if let Some(reply) = target.memory_region_reply(body) {
                                 if !guard.no_ack {
@@ -189,7 +221,14 @@ pub async fn run(
                             }
                         }
                         Action::Pass(bytes) => {
-                            machine = match feed(machine, target, exec, &bytes, &client.replies, guard.no_ack) {
+                            machine = match feed(
+                                machine,
+                                target,
+                                exec,
+                                &bytes,
+                                &client.replies,
+                                guard.no_ack,
+                            ) {
                                 Some(m) => m,
                                 None => return SessionEnd::ConnectionLost,
                             };
@@ -203,10 +242,12 @@ pub async fn run(
                     (GdbStubStateMachine::Running(inner), Outcome::Stopped(stop)) => {
                         let pc = pc_reg(target);
                         let mut regs = core::iter::once((WasmRegId::Pc, &pc[..]));
-                        let m = match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs) {
-                            Ok(m) => m,
-                            Err(_) => return SessionEnd::ConnectionLost,
-                        };
+                        let m =
+                            match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs)
+                            {
+                                Ok(m) => m,
+                                Err(_) => return SessionEnd::ConnectionLost,
+                            };
                         client.replies.append_stop_fields(&stop_fields(stop));
                         m
                     }
@@ -306,5 +347,7 @@ fn recover<'a, 'd>(
 /// Another client while one is attached: tell it why, and close.
 async fn refuse(stream: wstd::net::TcpStream) {
     let mut client = Client::new(stream);
-    let _ = client.send_raw(&frame("E.another debugger is attached to this program")).await;
+    let _ = client
+        .send_raw(&frame("E.another debugger is attached to this program"))
+        .await;
 }

@@ -18,22 +18,36 @@ pub struct FrameSite {
 /// successors of its current instruction. An empty result means the step can only end in an
 /// event (a trap, the program finishing) and the caller just continues.
 pub fn plan(stack: &[FrameSite], successors: &StepTargets) -> Vec<StepTarget> {
-    let Some(top) = stack.first() else { return Vec::new() };
+    let Some(top) = stack.first() else {
+        return Vec::new();
+    };
     let depth = stack.len();
-    let here = |pc| Site { module: top.module, pc };
+    let here = |pc| Site {
+        module: top.module,
+        pc,
+    };
     let mut targets: Vec<StepTarget> = successors
         .same_frame
         .iter()
-        .map(|&pc| StepTarget { site: here(pc), depth })
-        .chain(successors.callee_entries.iter().map(|&pc| StepTarget { site: here(pc), depth: depth + 1 }))
+        .map(|&pc| StepTarget {
+            site: here(pc),
+            depth,
+        })
+        .chain(successors.callee_entries.iter().map(|&pc| StepTarget {
+            site: here(pc),
+            depth: depth + 1,
+        }))
         .collect();
-    if successors.leaves_frame {
-        if let Some(caller) = stack.get(1) {
-            targets.push(StepTarget {
-                site: Site { module: caller.module, pc: caller.pc },
-                depth: depth - 1,
-            });
-        }
+    if successors.leaves_frame
+        && let Some(caller) = stack.get(1)
+    {
+        targets.push(StepTarget {
+            site: Site {
+                module: caller.module,
+                pc: caller.pc,
+            },
+            depth: depth - 1,
+        });
     }
     targets.dedup();
     targets
@@ -60,24 +74,49 @@ mod tests {
     }
 
     fn targets(same_frame: &[u32], callee_entries: &[u32], leaves_frame: bool) -> StepTargets {
-        StepTargets { same_frame: same_frame.to_vec(), callee_entries: callee_entries.to_vec(), leaves_frame }
+        StepTargets {
+            same_frame: same_frame.to_vec(),
+            callee_entries: callee_entries.to_vec(),
+            leaves_frame,
+        }
     }
 
     #[test]
     fn fallthrough_and_branches_stay_in_the_frame() {
         let stack = [frame(100), frame(50)];
         let plan = plan(&stack, &targets(&[102, 120], &[], false));
-        assert_eq!(plan, vec![
-            StepTarget { site: Site { module: 0, pc: 102 }, depth: 2 },
-            StepTarget { site: Site { module: 0, pc: 120 }, depth: 2 },
-        ]);
+        assert_eq!(
+            plan,
+            vec![
+                StepTarget {
+                    site: Site { module: 0, pc: 102 },
+                    depth: 2
+                },
+                StepTarget {
+                    site: Site { module: 0, pc: 120 },
+                    depth: 2
+                },
+            ]
+        );
     }
 
     #[test]
     fn calls_go_one_deeper_and_returns_one_shallower() {
         let stack = [frame(100), frame(50), frame(10)];
-        assert_eq!(plan(&stack, &targets(&[], &[7], false)), vec![StepTarget { site: Site { module: 0, pc: 7 }, depth: 4 }]);
-        assert_eq!(plan(&stack, &targets(&[], &[], true)), vec![StepTarget { site: Site { module: 0, pc: 50 }, depth: 2 }]);
+        assert_eq!(
+            plan(&stack, &targets(&[], &[7], false)),
+            vec![StepTarget {
+                site: Site { module: 0, pc: 7 },
+                depth: 4
+            }]
+        );
+        assert_eq!(
+            plan(&stack, &targets(&[], &[], true)),
+            vec![StepTarget {
+                site: Site { module: 0, pc: 50 },
+                depth: 2
+            }]
+        );
     }
 
     #[test]
@@ -90,9 +129,21 @@ mod tests {
     fn return_addresses_get_their_frame_depth() {
         // fact(2) <- fact(3) <- fact(4) <- main: every fact caller frame has the same return pc.
         let stack = [frame(300), frame(310), frame(310), frame(20)];
-        assert_eq!(return_address_depth(&stack, Site { module: 0, pc: 310 }), Some(3));
-        assert_eq!(return_address_depth(&stack, Site { module: 0, pc: 20 }), Some(1));
-        assert_eq!(return_address_depth(&stack, Site { module: 0, pc: 300 }), None);
-        assert_eq!(return_address_depth(&stack, Site { module: 1, pc: 310 }), None);
+        assert_eq!(
+            return_address_depth(&stack, Site { module: 0, pc: 310 }),
+            Some(3)
+        );
+        assert_eq!(
+            return_address_depth(&stack, Site { module: 0, pc: 20 }),
+            Some(1)
+        );
+        assert_eq!(
+            return_address_depth(&stack, Site { module: 0, pc: 300 }),
+            None
+        );
+        assert_eq!(
+            return_address_depth(&stack, Site { module: 1, pc: 310 }),
+            None
+        );
     }
 }

@@ -100,17 +100,30 @@ mod tests {
     use crate::memory_access::Shape;
 
     fn store(size: u32) -> Access {
-        Access { memory: 0, offset: 0, shape: Shape::Store { size, values: 1 } }
+        Access {
+            memory: 0,
+            offset: 0,
+            shape: Shape::Store { size, values: 1 },
+        }
     }
 
     fn load(size: u32) -> Access {
-        Access { memory: 0, offset: 0, shape: Shape::Load { size } }
+        Access {
+            memory: 0,
+            offset: 0,
+            shape: Shape::Load { size },
+        }
     }
 
     #[test]
     fn write_watch_sees_overlapping_stores_only() {
         let mut ws = Watchpoints::default();
-        let w = Watchpoint { module: 0, start: 100, len: 4, kind: WatchKind::Write };
+        let w = Watchpoint {
+            module: 0,
+            start: 100,
+            len: 4,
+            kind: WatchKind::Write,
+        };
         ws.add(w);
         assert_eq!(ws.hit(0, &store(4), &[100, 7]), Some(w));
         assert_eq!(ws.hit(0, &store(1), &[103, 7]), Some(w));
@@ -124,12 +137,20 @@ mod tests {
     #[test]
     fn read_and_access_watches() {
         let mut ws = Watchpoints::default();
-        let r = Watchpoint { module: 0, start: 10, len: 2, kind: WatchKind::Read };
+        let r = Watchpoint {
+            module: 0,
+            start: 10,
+            len: 2,
+            kind: WatchKind::Read,
+        };
         ws.add(r);
         assert_eq!(ws.hit(0, &load(4), &[8]), Some(r));
         assert_eq!(ws.hit(0, &store(4), &[8, 1]), None);
         ws.remove(&r);
-        let a = Watchpoint { kind: WatchKind::ReadWrite, ..r };
+        let a = Watchpoint {
+            kind: WatchKind::ReadWrite,
+            ..r
+        };
         ws.add(a);
         assert_eq!(ws.hit(0, &store(4), &[8, 1]), Some(a));
         assert_eq!(ws.modules(), vec![0]);
@@ -138,9 +159,18 @@ mod tests {
     #[test]
     fn bulk_copy_into_a_watched_range() {
         let mut ws = Watchpoints::default();
-        let w = Watchpoint { module: 0, start: 200, len: 4, kind: WatchKind::Write };
+        let w = Watchpoint {
+            module: 0,
+            start: 200,
+            len: 4,
+            kind: WatchKind::Write,
+        };
         ws.add(w);
-        let copy = Access { memory: 0, offset: 0, shape: Shape::Copy };
+        let copy = Access {
+            memory: 0,
+            offset: 0,
+            shape: Shape::Copy,
+        };
         assert_eq!(ws.hit(0, &copy, &[190, 0, 16]), Some(w));
         assert_eq!(ws.hit(0, &copy, &[190, 0, 10]), None);
         assert_eq!(ws.hit(0, &copy, &[190, 0, 0]), None);

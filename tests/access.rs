@@ -13,7 +13,14 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 fn assert_app_output(out: &common::Output) {
-    for line in ["fact(6)=720", "total=20", "point=13,24", "straight20=190", "counter=5", "value=7"] {
+    for line in [
+        "fact(6)=720",
+        "total=20",
+        "point=13,24",
+        "straight20=190",
+        "counter=5",
+        "value=7",
+    ] {
         out.assert_stdout_contains(line);
     }
 }
@@ -27,25 +34,35 @@ fn the_default_listen_address_is_loopback() {
 #[test]
 fn a_non_loopback_address_is_refused_without_allow_remote() {
     let out = run_command(
-        &mut Debuggee::builder(&fixtures::c_app()).listen("0.0.0.0:0").command(),
+        &mut Debuggee::builder(&fixtures::c_app())
+            .listen("0.0.0.0:0")
+            .command(),
         Duration::from_secs(60),
     );
     out.assert_success();
-    out.assert_stderr_contains("Debugger: wasm-gdbstub: refusing to listen on non-loopback address 0.0.0.0:0");
+    out.assert_stderr_contains(
+        "Debugger: wasm-gdbstub: refusing to listen on non-loopback address 0.0.0.0:0",
+    );
     out.assert_stderr_contains("pass --allow-remote");
     out.assert_stderr_contains("running the program without a debugger");
-    assert!(!out.stderr.contains("listening on"), "nothing may listen:\n{out}");
+    assert!(
+        !out.stderr.contains("listening on"),
+        "nothing may listen:\n{out}"
+    );
     assert_app_output(&out);
 }
 
 #[test]
 fn allow_remote_listens_everywhere_with_a_warning() {
-    let mut debuggee =
-        Debuggee::builder(&fixtures::c_app()).listen("0.0.0.0:0").stub_args(&["--allow-remote"]).spawn();
+    let mut debuggee = Debuggee::builder(&fixtures::c_app())
+        .listen("0.0.0.0:0")
+        .stub_args(&["--allow-remote"])
+        .spawn();
     let stderr = debuggee.stderr_so_far();
     assert!(
         stderr.contains("Debugger: wasm-gdbstub: WARNING: listening on non-loopback 0.0.0.0:")
-            && stderr.contains("anyone who can reach this port can read and write the program's memory"),
+            && stderr
+                .contains("anyone who can reach this port can read and write the program's memory"),
         "{stderr}"
     );
     assert!(debuggee.addr().ip().is_unspecified(), "{}", debuggee.addr());

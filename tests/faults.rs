@@ -24,7 +24,12 @@ fn code_addr(wasm: &std::path::Path, source: &std::path::Path, file: &str, mark:
 }
 
 fn spin_body() -> u64 {
-    code_addr(&fixtures::c_loop_forever(), &fixtures::c_loop_forever_src(), "loop_forever.c", "spin_body")
+    code_addr(
+        &fixtures::c_loop_forever(),
+        &fixtures::c_loop_forever_src(),
+        "loop_forever.c",
+        "spin_body",
+    )
 }
 
 fn connect(debuggee: &Debuggee) -> Client {
@@ -36,7 +41,8 @@ fn connect(debuggee: &Debuggee) -> Client {
 
 fn stop(client: &mut Client, packet: &str) -> StopReply {
     let reply = client.request(packet);
-    StopReply::parse(&reply).unwrap_or_else(|| panic!("not a stop reply: {reply}\n{}", client.transcript()))
+    StopReply::parse(&reply)
+        .unwrap_or_else(|| panic!("not a stop reply: {reply}\n{}", client.transcript()))
 }
 
 /// The console text of a monitor command.
@@ -45,11 +51,15 @@ fn monitor(client: &mut Client, command: &str) -> String {
     client.send(&format!("qRcmd,{hex}"));
     let mut text = Vec::new();
     loop {
-        let reply = client.recv_reply(Duration::from_secs(20)).expect("monitor reply");
+        let reply = client
+            .recv_reply(Duration::from_secs(20))
+            .expect("monitor reply");
         if reply == "OK" {
             return String::from_utf8_lossy(&text).into_owned();
         }
-        let hex = reply.strip_prefix('O').unwrap_or_else(|| panic!("monitor {command}: {reply}"));
+        let hex = reply
+            .strip_prefix('O')
+            .unwrap_or_else(|| panic!("monitor {command}: {reply}"));
         text.extend(common::rsp::hex_decode(hex).expect("hex output"));
     }
 }
@@ -78,15 +88,33 @@ fn vanish_then_reattach(phase: impl FnOnce(&mut Client)) {
     let mut second = connect(&debuggee);
     let attach = stop(&mut second, "?");
     assert_eq!(attach.kind, 'T', "{attach:?}");
-    assert!(second.request("qWasmCallStack:1").len() >= 32, "a stack at the attach");
+    assert!(
+        second.request("qWasmCallStack:1").len() >= 32,
+        "a stack at the attach"
+    );
     let breakpoints = monitor(&mut second, "breakpoints");
-    assert!(breakpoints.contains("user breakpoints: none"), "{breakpoints}");
-    assert!(breakpoints.contains("planted in Wasmtime: none"), "{breakpoints}");
+    assert!(
+        breakpoints.contains("user breakpoints: none"),
+        "{breakpoints}"
+    );
+    assert!(
+        breakpoints.contains("planted in Wasmtime: none"),
+        "{breakpoints}"
+    );
     second.send("vCont;c:p1.-1");
     thread::sleep(Duration::from_millis(300));
     second.interrupt().unwrap();
-    let interrupted = StopReply::parse(&second.recv_reply(Duration::from_secs(10)).expect("stop reply")).unwrap();
-    assert_eq!((interrupted.kind, interrupted.code), ('T', 2), "stopped by the interrupt, not a leftover breakpoint");
+    let interrupted = StopReply::parse(
+        &second
+            .recv_reply(Duration::from_secs(10))
+            .expect("stop reply"),
+    )
+    .unwrap();
+    assert_eq!(
+        (interrupted.kind, interrupted.code),
+        ('T', 2),
+        "stopped by the interrupt, not a leftover breakpoint"
+    );
     assert_eq!(second.request("D"), "OK");
     let out = debuggee.wait_exit(Duration::from_secs(60));
     out.assert_success();
@@ -96,7 +124,8 @@ fn vanish_then_reattach(phase: impl FnOnce(&mut Client)) {
 #[test]
 fn vanish_during_connect_after_qsupported() {
     vanish_then_reattach(|client| {
-        let features = client.request("qSupported:xmlRegisters=i386,arm,mips,arc;multiprocess+;vContSupported+");
+        let features = client
+            .request("qSupported:xmlRegisters=i386,arm,mips,arc;multiprocess+;vContSupported+");
         assert!(features.contains("PacketSize="), "{features}");
     });
 }
@@ -119,7 +148,11 @@ fn vanish_at_a_stop_with_breakpoints_planted() {
         assert_eq!(hit.kind, 'T');
         // A step leaves temporary breakpoints planted until it ends; vanish right after one.
         assert_eq!(stop(client, "vCont;s:p1.1").kind, 'T');
-        assert_eq!(stop(client, "vCont;c:p1.-1").kind, 'T', "the breakpoint is hit again");
+        assert_eq!(
+            stop(client, "vCont;c:p1.-1").kind,
+            'T',
+            "the breakpoint is hit again"
+        );
     });
 }
 
@@ -150,14 +183,26 @@ fn vanish_during_a_large_memory_read() {
 fn vanish_at_a_stop_and_the_program_finishes_intact() {
     let mut debuggee = Debuggee::spawn(&fixtures::c_app(), &[], &[]);
     let mut client = connect(&debuggee);
-    let bp = code_addr(&fixtures::c_app(), &fixtures::c_app_src(), "app.c", "fact_base");
+    let bp = code_addr(
+        &fixtures::c_app(),
+        &fixtures::c_app_src(),
+        "app.c",
+        "fact_base",
+    );
     assert_eq!(client.request(&format!("Z0,{bp:x},1")), "OK");
     assert_eq!(stop(&mut client, "vCont;c:p1.-1").kind, 'T');
     assert_eq!(stop(&mut client, "vCont;s:p1.1").kind, 'T');
     vanish(client);
     let out = debuggee.wait_exit(Duration::from_secs(60));
     out.assert_success();
-    for line in ["fact(6)=720", "total=20", "point=13,24", "straight20=190", "counter=5", "value=7"] {
+    for line in [
+        "fact(6)=720",
+        "total=20",
+        "point=13,24",
+        "straight20=190",
+        "counter=5",
+        "value=7",
+    ] {
         out.assert_stdout_contains(line);
     }
 }
@@ -166,7 +211,12 @@ fn vanish_at_a_stop_and_the_program_finishes_intact() {
 /// step.
 fn step_trace(debuggee: &Debuggee, count: usize, mut meddle: impl FnMut(usize)) -> Vec<String> {
     let mut client = connect(debuggee);
-    let bp = code_addr(&fixtures::c_app(), &fixtures::c_app_src(), "app.c", "add_entry");
+    let bp = code_addr(
+        &fixtures::c_app(),
+        &fixtures::c_app_src(),
+        "app.c",
+        "add_entry",
+    );
     assert_eq!(client.request(&format!("Z0,{bp:x},1")), "OK");
     assert_eq!(stop(&mut client, "vCont;c:p1.-1").kind, 'T');
     assert_eq!(client.request(&format!("z0,{bp:x},1")), "OK");
@@ -189,11 +239,16 @@ fn step_trace(debuggee: &Debuggee, count: usize, mut meddle: impl FnMut(usize)) 
 fn intrude(addr: SocketAddr) {
     let mut stream = TcpStream::connect(addr).expect("intruder connects");
     let _ = stream.write_all(b"$k#6b$D#44$vCont;c:p1.-1#0f\x03");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut reply = Vec::new();
     let _ = stream.read_to_end(&mut reply);
     let text = String::from_utf8_lossy(&reply);
-    assert!(text.contains("another debugger is attached"), "intruder got {text:?}");
+    assert!(
+        text.contains("another debugger is attached"),
+        "intruder got {text:?}"
+    );
 }
 
 #[test]
@@ -226,7 +281,10 @@ fn a_second_client_does_not_disturb_the_first_ones_stepping() {
     stop_flag.store(true, Ordering::Relaxed);
     background.join().expect("intruder thread");
     assert_eq!(got, expected, "intruders changed where the steps went");
-    assert!(refused.load(Ordering::Relaxed) > 0, "the background intruder never got in line");
+    assert!(
+        refused.load(Ordering::Relaxed) > 0,
+        "the background intruder never got in line"
+    );
     let out = debuggee.wait_exit(Duration::from_secs(30));
     out.assert_success();
     out.assert_stdout_contains("fact(6)=720");
@@ -234,7 +292,11 @@ fn a_second_client_does_not_disturb_the_first_ones_stepping() {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The defined outcome when the port is taken: a message through Wasmtime's debugger output and
@@ -246,16 +308,22 @@ fn free_port() -> u16 {
 fn a_listen_address_in_use_runs_the_program_without_a_debugger() {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut first = Debuggee::builder(&fixtures::c_app()).listen(&listen).spawn();
+    let mut first = Debuggee::builder(&fixtures::c_app())
+        .listen(&listen)
+        .spawn();
     assert_eq!(first.addr().port(), port);
 
     let started = Instant::now();
     let second = common::debuggee::run_command(
-        &mut Debuggee::builder(&fixtures::c_app()).listen(&listen).command(),
+        &mut Debuggee::builder(&fixtures::c_app())
+            .listen(&listen)
+            .command(),
         Duration::from_secs(60),
     );
     second.assert_success();
-    second.assert_stderr_contains(&format!("Debugger: wasm-gdbstub: cannot listen on {listen}"));
+    second.assert_stderr_contains(&format!(
+        "Debugger: wasm-gdbstub: cannot listen on {listen}"
+    ));
     second.assert_stderr_contains("running the program without a debugger");
     second.assert_stdout_contains("fact(6)=720");
     second.assert_stdout_contains("value=7");

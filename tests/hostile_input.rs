@@ -39,7 +39,12 @@ impl Wire {
     fn connect(addr: SocketAddr) -> Wire {
         let stream = TcpStream::connect(addr).expect("connect to the stub");
         stream.set_nodelay(true).unwrap();
-        Wire { stream, pending: Vec::new(), ack_mode: true, log: Vec::new() }
+        Wire {
+            stream,
+            pending: Vec::new(),
+            ack_mode: true,
+            log: Vec::new(),
+        }
     }
 
     fn transcript(&self) -> String {
@@ -48,20 +53,31 @@ impl Wire {
 
     fn send_raw(&mut self, bytes: &[u8]) {
         let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned();
-        self.log.push(format!("-> {shown:?}{}", if bytes.len() > 200 { " ..." } else { "" }));
+        self.log.push(format!(
+            "-> {shown:?}{}",
+            if bytes.len() > 200 { " ..." } else { "" }
+        ));
         self.stream.write_all(bytes).expect("send to the stub");
     }
 
     fn byte(&mut self, deadline: Instant) -> u8 {
         while self.pending.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "no reply within {REPLY_TIMEOUT:?}\n{}", self.transcript());
+            assert!(
+                !left.is_zero(),
+                "no reply within {REPLY_TIMEOUT:?}\n{}",
+                self.transcript()
+            );
             self.stream.set_read_timeout(Some(left)).unwrap();
             let mut buf = [0u8; 65536];
             match self.stream.read(&mut buf) {
                 Ok(0) => panic!("the stub closed the connection\n{}", self.transcript()),
                 Ok(n) => self.pending.extend_from_slice(&buf[..n]),
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+                    ) => {}
                 Err(e) => panic!("reading from the stub: {e}\n{}", self.transcript()),
             }
         }
@@ -74,7 +90,10 @@ impl Wire {
             b'+' => return Token::Ack,
             b'-' => return Token::Nak,
             b'$' => {}
-            other => panic!("stray byte {other:#04x} from the stub\n{}", self.transcript()),
+            other => panic!(
+                "stray byte {other:#04x} from the stub\n{}",
+                self.transcript()
+            ),
         }
         let mut raw = Vec::new();
         loop {
@@ -84,13 +103,21 @@ impl Wire {
             }
         }
         let digits = [self.byte(deadline), self.byte(deadline)];
-        let sum = std::str::from_utf8(&digits).ok().and_then(|d| u8::from_str_radix(d, 16).ok());
-        assert_eq!(sum, Some(checksum(&raw)), "bad checksum from the stub\n{}", self.transcript());
+        let sum = std::str::from_utf8(&digits)
+            .ok()
+            .and_then(|d| u8::from_str_radix(d, 16).ok());
+        assert_eq!(
+            sum,
+            Some(checksum(&raw)),
+            "bad checksum from the stub\n{}",
+            self.transcript()
+        );
         if self.ack_mode {
             self.stream.write_all(b"+").unwrap();
         }
         let payload = String::from_utf8_lossy(&decode(&raw).expect("decodable reply")).into_owned();
-        self.log.push(format!("<- {:?}", &payload[..payload.len().min(200)]));
+        self.log
+            .push(format!("<- {:?}", &payload[..payload.len().min(200)]));
         Token::Packet(payload)
     }
 
@@ -114,10 +141,17 @@ impl Wire {
         let mut text = Vec::new();
         loop {
             match self.token(deadline) {
-                Token::Packet(p) if p == "OK" => return String::from_utf8_lossy(&text).into_owned(),
-                Token::Packet(p) if p.starts_with('O') => text.extend(hex_decode(&p[1..]).expect("hex console output")),
+                Token::Packet(p) if p == "OK" => {
+                    return String::from_utf8_lossy(&text).into_owned();
+                }
+                Token::Packet(p) if p.starts_with('O') => {
+                    text.extend(hex_decode(&p[1..]).expect("hex console output"))
+                }
                 Token::Ack => {}
-                other => panic!("monitor {command:?}: unexpected {other:?}\n{}", self.transcript()),
+                other => panic!(
+                    "monitor {command:?}: unexpected {other:?}\n{}",
+                    self.transcript()
+                ),
             }
         }
     }
@@ -140,7 +174,11 @@ impl Wire {
                 Token::Packet(p) if p.starts_with('m') => {
                     if self.ack_mode {
                         let last_ack = tokens.iter().rposition(|t| *t == Token::Ack);
-                        assert!(last_ack.is_some(), "the sentinel was not acked\n{}", self.transcript());
+                        assert!(
+                            last_ack.is_some(),
+                            "the sentinel was not acked\n{}",
+                            self.transcript()
+                        );
                         tokens.remove(last_ack.unwrap_or_default());
                     }
                     return tokens;
@@ -178,7 +216,11 @@ enum Expect {
 /// some packets before it finds them malformed, and the session's error reply acks again, which
 /// a client ignores.
 fn judge(expect: Expect, ack_mode: bool, tokens: &[Token]) -> Result<(), String> {
-    let tokens: Vec<Token> = tokens.iter().filter(|t| **t != Token::Ack).cloned().collect();
+    let tokens: Vec<Token> = tokens
+        .iter()
+        .filter(|t| **t != Token::Ack)
+        .cloned()
+        .collect();
     let tokens = &tokens[..];
     let packets: Vec<&str> = tokens
         .iter()
@@ -197,7 +239,10 @@ fn judge(expect: Expect, ack_mode: bool, tokens: &[Token]) -> Result<(), String>
         Expect::Error => one(&|r| r.starts_with('E'), "an E reply"),
         Expect::Empty => one(&|r| r.is_empty(), "an empty reply"),
         Expect::Stop => one(&|r| r.starts_with('T'), "a stop reply"),
-        Expect::ErrorOrEmpty => one(&|r| r.is_empty() || r.starts_with('E'), "an E or empty reply"),
+        Expect::ErrorOrEmpty => one(
+            &|r| r.is_empty() || r.starts_with('E'),
+            "an E or empty reply",
+        ),
         Expect::Silence => match tokens {
             [] => Ok(()),
             _ => Err(format!("expected no reply, got {tokens:?}")),
@@ -210,7 +255,11 @@ fn judge(expect: Expect, ack_mode: bool, tokens: &[Token]) -> Result<(), String>
         Expect::ClientNak if ack_mode => one(&|r| r.starts_with('E'), "an E reply"),
         Expect::ClientNak => judge(Expect::Silence, ack_mode, tokens),
         Expect::Console => match (&packets[..], naks) {
-            ([output @ .., "OK"], 0) if !output.is_empty() && output.iter().all(|p| p.starts_with('O')) => Ok(()),
+            ([output @ .., "OK"], 0)
+                if !output.is_empty() && output.iter().all(|p| p.starts_with('O')) =>
+            {
+                Ok(())
+            }
             _ => Err(format!("expected console output then OK, got {tokens:?}")),
         },
     }
@@ -247,87 +296,299 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
     truncated.extend(p("?"));
     vec![
         // Framing.
-        ("bad checksum", with_checksum("?", "00"), Expect::BadChecksum),
-        ("non-hex checksum", with_checksum("?", "zz"), Expect::BadChecksum),
-        ("signed checksum digit", with_checksum("\x05", "+5"), Expect::BadChecksum),
-        ("`#` in the checksum", with_checksum("?", "#3"), Expect::BadChecksum),
-        ("packet cut short and swallowed by the next", truncated, Expect::BadChecksum),
-        ("line noise between packets", b"garbage\r\n\x7f\x00 }}*".to_vec(), Expect::Silence),
+        (
+            "bad checksum",
+            with_checksum("?", "00"),
+            Expect::BadChecksum,
+        ),
+        (
+            "non-hex checksum",
+            with_checksum("?", "zz"),
+            Expect::BadChecksum,
+        ),
+        (
+            "signed checksum digit",
+            with_checksum("\x05", "+5"),
+            Expect::BadChecksum,
+        ),
+        (
+            "`#` in the checksum",
+            with_checksum("?", "#3"),
+            Expect::BadChecksum,
+        ),
+        (
+            "packet cut short and swallowed by the next",
+            truncated,
+            Expect::BadChecksum,
+        ),
+        (
+            "line noise between packets",
+            b"garbage\r\n\x7f\x00 }}*".to_vec(),
+            Expect::Silence,
+        ),
         ("interrupt byte while stopped", vec![0x03], Expect::Silence),
-        ("stray NAK from the client", b"-".to_vec(), Expect::ClientNak),
-        ("packet beyond the 1 MiB buffer", huge, Expect::Reply("E.packet too long")),
+        (
+            "stray NAK from the client",
+            b"-".to_vec(),
+            Expect::ClientNak,
+        ),
+        (
+            "packet beyond the 1 MiB buffer",
+            huge,
+            Expect::Reply("E.packet too long"),
+        ),
         ("empty packet", p(""), Expect::Empty),
-        ("binary junk as a command", frame(b"q\x00\xff\xfe"), Expect::Empty),
+        (
+            "binary junk as a command",
+            frame(b"q\x00\xff\xfe"),
+            Expect::Empty,
+        ),
         ("unknown packet", p("qNoSuchPacket"), Expect::Empty),
         ("unsupported vFile", p("vFile:open:"), Expect::Empty),
         // Numbers.
         ("17-digit address", p("m11112222333344445,4"), Expect::Error),
-        ("17-digit read length", p("m4000000000000000,11112222333344445"), Expect::Reply("E.read too large")),
-        ("absurd m length", p("m4000000000000000,ffffffff"), Expect::Reply("E.read too large")),
-        ("absurd x length", p("x4000000000000000,ffffffff"), Expect::Reply("E.read too large")),
+        (
+            "17-digit read length",
+            p("m4000000000000000,11112222333344445"),
+            Expect::Reply("E.read too large"),
+        ),
+        (
+            "absurd m length",
+            p("m4000000000000000,ffffffff"),
+            Expect::Reply("E.read too large"),
+        ),
+        (
+            "absurd x length",
+            p("x4000000000000000,ffffffff"),
+            Expect::Reply("E.read too large"),
+        ),
         // This one used to abort Wasmtime: the leading zeros hid the length from the guard.
-        ("absurd x length behind zeros", p("x4000000000000000,0000000000000000ffffffff"), Expect::Reply("E.read too large")),
-        ("absurd m length behind zeros", p("m4000000000000000,000000000000000000100000"), Expect::Reply("E.read too large")),
+        (
+            "absurd x length behind zeros",
+            p("x4000000000000000,0000000000000000ffffffff"),
+            Expect::Reply("E.read too large"),
+        ),
+        (
+            "absurd m length behind zeros",
+            p("m4000000000000000,000000000000000000100000"),
+            Expect::Reply("E.read too large"),
+        ),
         ("m without a length", p("m4000000000000000"), Expect::Error),
         ("x with garbage numbers", p("xzz,4"), Expect::Error),
         // Addresses.
-        ("reserved address type", p("m8000000000000000,4"), Expect::Error),
-        ("another reserved address type", p("mc000000000000000,4"), Expect::Error),
-        ("code of a module that does not exist", p("m4000000500000000,4"), Expect::Error),
-        ("code past the module's end", p("m40000000fffffff0,10"), Expect::Error),
+        (
+            "reserved address type",
+            p("m8000000000000000,4"),
+            Expect::Error,
+        ),
+        (
+            "another reserved address type",
+            p("mc000000000000000,4"),
+            Expect::Error,
+        ),
+        (
+            "code of a module that does not exist",
+            p("m4000000500000000,4"),
+            Expect::Error,
+        ),
+        (
+            "code past the module's end",
+            p("m40000000fffffff0,10"),
+            Expect::Error,
+        ),
         ("memory past the end", p("mfffffff0,100"), Expect::Error),
-        ("binary read of a reserved address type", p("x8000000000000000,10"), Expect::Error),
-        ("write to module bytecode", p("M4000000000000000,1:00"), Expect::Error),
+        (
+            "binary read of a reserved address type",
+            p("x8000000000000000,10"),
+            Expect::Error,
+        ),
+        (
+            "write to module bytecode",
+            p("M4000000000000000,1:00"),
+            Expect::Error,
+        ),
         // Writes aim at the top of the 2-page memory, which the program does not use, in case one
         // got through.
         ("write with bad hex", p("M1fff0,4:zzzzzzzz"), Expect::Error),
-        ("write shorter than its length", p("M1fff0,4:0102"), Expect::Error),
-        ("binary write ending in an escape", unescaped(b"X1fff0,1:}"), Expect::Error),
-        ("binary write shorter than its length", unescaped(b"X1fff0,4:ab"), Expect::Error),
-        ("breakpoint at a reserved address type", p("Z0,8000000000000000,1"), Expect::Error),
-        ("breakpoint past the module's end", p("Z0,40000000ffffffff,1"), Expect::Error),
-        ("breakpoint with a 17-digit address", p("Z0,11112222333344445,1"), Expect::Error),
-        ("breakpoint without a kind", p("Z0,4000000000000000"), Expect::Error),
-        ("unsupported breakpoint type", p("Z9,4000000000000000,1"), Expect::ErrorOrEmpty),
+        (
+            "write shorter than its length",
+            p("M1fff0,4:0102"),
+            Expect::Error,
+        ),
+        (
+            "binary write ending in an escape",
+            unescaped(b"X1fff0,1:}"),
+            Expect::Error,
+        ),
+        (
+            "binary write shorter than its length",
+            unescaped(b"X1fff0,4:ab"),
+            Expect::Error,
+        ),
+        (
+            "breakpoint at a reserved address type",
+            p("Z0,8000000000000000,1"),
+            Expect::Error,
+        ),
+        (
+            "breakpoint past the module's end",
+            p("Z0,40000000ffffffff,1"),
+            Expect::Error,
+        ),
+        (
+            "breakpoint with a 17-digit address",
+            p("Z0,11112222333344445,1"),
+            Expect::Error,
+        ),
+        (
+            "breakpoint without a kind",
+            p("Z0,4000000000000000"),
+            Expect::Error,
+        ),
+        (
+            "unsupported breakpoint type",
+            p("Z9,4000000000000000,1"),
+            Expect::ErrorOrEmpty,
+        ),
         // Wasm packets.
-        ("frame index out of range", p("qWasmLocal:99;0"), Expect::ErrorOrEmpty),
-        ("local index out of range", p("qWasmLocal:0;99999"), Expect::ErrorOrEmpty),
-        ("local index beyond usize", p("qWasmLocal:0;18446744073709551616"), Expect::Error),
-        ("malformed local request", p("qWasmLocal:abc"), Expect::Error),
-        ("too many local parameters", p("qWasmLocal:1;2;3"), Expect::Error),
-        ("global index out of range", p("qWasmGlobal:0;99999"), Expect::ErrorOrEmpty),
-        ("global of a missing frame", p("qWasmGlobal:77;0"), Expect::ErrorOrEmpty),
-        ("stack value index usize::MAX", p("qWasmStackValue:0;4294967295"), Expect::ErrorOrEmpty),
-        ("stack value index beyond u32", p("qWasmStackValue:0;18446744073709551615"), Expect::Error),
+        (
+            "frame index out of range",
+            p("qWasmLocal:99;0"),
+            Expect::ErrorOrEmpty,
+        ),
+        (
+            "local index out of range",
+            p("qWasmLocal:0;99999"),
+            Expect::ErrorOrEmpty,
+        ),
+        (
+            "local index beyond usize",
+            p("qWasmLocal:0;18446744073709551616"),
+            Expect::Error,
+        ),
+        (
+            "malformed local request",
+            p("qWasmLocal:abc"),
+            Expect::Error,
+        ),
+        (
+            "too many local parameters",
+            p("qWasmLocal:1;2;3"),
+            Expect::Error,
+        ),
+        (
+            "global index out of range",
+            p("qWasmGlobal:0;99999"),
+            Expect::ErrorOrEmpty,
+        ),
+        (
+            "global of a missing frame",
+            p("qWasmGlobal:77;0"),
+            Expect::ErrorOrEmpty,
+        ),
+        (
+            "stack value index usize::MAX",
+            p("qWasmStackValue:0;4294967295"),
+            Expect::ErrorOrEmpty,
+        ),
+        (
+            "stack value index beyond u32",
+            p("qWasmStackValue:0;18446744073709551615"),
+            Expect::Error,
+        ),
         // Threads.
-        ("call stack of a missing thread", p("qWasmCallStack:9"), Expect::Reply("E.no such thread")),
-        ("call stack of thread -1", p("qWasmCallStack:-1"), Expect::Error),
-        ("step of a missing thread", p("vCont;s:p2.2"), Expect::Reply("E.no such thread")),
-        ("continue of a missing process", p("vCont;c:p5.-1"), Expect::Reply("E.no such thread")),
-        ("select a missing thread", p("Hg9"), Expect::Reply("E.no such thread")),
-        ("select a 17-digit thread", p("Hg11112222333344445"), Expect::Reply("E.no such thread")),
-        ("detach a missing process", p("D;9"), Expect::Reply("E.no such thread")),
+        (
+            "call stack of a missing thread",
+            p("qWasmCallStack:9"),
+            Expect::Reply("E.no such thread"),
+        ),
+        (
+            "call stack of thread -1",
+            p("qWasmCallStack:-1"),
+            Expect::Error,
+        ),
+        (
+            "step of a missing thread",
+            p("vCont;s:p2.2"),
+            Expect::Reply("E.no such thread"),
+        ),
+        (
+            "continue of a missing process",
+            p("vCont;c:p5.-1"),
+            Expect::Reply("E.no such thread"),
+        ),
+        (
+            "select a missing thread",
+            p("Hg9"),
+            Expect::Reply("E.no such thread"),
+        ),
+        (
+            "select a 17-digit thread",
+            p("Hg11112222333344445"),
+            Expect::Reply("E.no such thread"),
+        ),
+        (
+            "detach a missing process",
+            p("D;9"),
+            Expect::Reply("E.no such thread"),
+        ),
         // vCont forms gdbstub rejects (or, for `vContx`, would take as "continue").
         ("vCont with an unknown action", p("vCont;x"), Expect::Error),
         ("vCont with a bad thread", p("vCont;c:zz"), Expect::Error),
         ("vCont with an empty action", p("vCont;"), Expect::Error),
-        ("vCont without a separator", p("vContx"), Expect::Reply("E.malformed vCont")),
+        (
+            "vCont without a separator",
+            p("vContx"),
+            Expect::Reply("E.malformed vCont"),
+        ),
         // Registers.
         ("register out of range", p("p99"), Expect::ErrorOrEmpty),
         ("malformed register number", p("pzz"), Expect::Error),
         ("register write", p("P0=0000000000000000"), Expect::Error),
         ("register file write", p("G00"), Expect::Error),
         // Documents.
-        ("qXfer offset past the end", p("qXfer:libraries:read::ffffffffffffffff,10"), Expect::Reply("l")),
-        ("qXfer with a 17-digit length", p("qXfer:libraries:read::0,11112222333344445"), Expect::Error),
-        ("qXfer of an unknown annex", p("qXfer:libraries:read:bogus:0,10"), Expect::Error),
-        ("qXfer of an unknown object", p("qXfer:features:read:nonexistent.xml:0,fff"), Expect::ErrorOrEmpty),
+        (
+            "qXfer offset past the end",
+            p("qXfer:libraries:read::ffffffffffffffff,10"),
+            Expect::Reply("l"),
+        ),
+        (
+            "qXfer with a 17-digit length",
+            p("qXfer:libraries:read::0,11112222333344445"),
+            Expect::Error,
+        ),
+        (
+            "qXfer of an unknown annex",
+            p("qXfer:libraries:read:bogus:0,10"),
+            Expect::Error,
+        ),
+        (
+            "qXfer of an unknown object",
+            p("qXfer:features:read:nonexistent.xml:0,fff"),
+            Expect::ErrorOrEmpty,
+        ),
         // Monitor commands: a bad command is usage text, never an error that ends anything.
         ("monitor with bad hex", p("qRcmd,zz"), Expect::Error),
-        ("monitor with absurd numbers", monitor("disasm 0xffffffffffffffff 99999"), Expect::Console),
-        ("monitor with a reserved address", monitor("disasm 0x8000000000000000"), Expect::Console),
-        ("monitor with an out-of-range module", monitor("globals 4294967295"), Expect::Console),
-        ("unknown monitor command", monitor("frobnicate \u{7f}"), Expect::Console),
+        (
+            "monitor with absurd numbers",
+            monitor("disasm 0xffffffffffffffff 99999"),
+            Expect::Console,
+        ),
+        (
+            "monitor with a reserved address",
+            monitor("disasm 0x8000000000000000"),
+            Expect::Console,
+        ),
+        (
+            "monitor with an out-of-range module",
+            monitor("globals 4294967295"),
+            Expect::Console,
+        ),
+        (
+            "unknown monitor command",
+            monitor("frobnicate \u{7f}"),
+            Expect::Console,
+        ),
     ]
 }
 
@@ -340,7 +601,14 @@ fn fact_base_addr() -> u64 {
 fn assert_app_output(debuggee: &mut Debuggee) {
     let out = debuggee.wait_exit(Duration::from_secs(60));
     out.assert_success();
-    for line in ["fact(6)=720", "total=20", "point=13,24", "straight20=190", "counter=5", "value=7"] {
+    for line in [
+        "fact(6)=720",
+        "total=20",
+        "point=13,24",
+        "straight20=190",
+        "counter=5",
+        "value=7",
+    ] {
         out.assert_stdout_contains(line);
     }
 }
@@ -381,12 +649,20 @@ fn run_all_cases(no_ack: bool) {
     let again = StopReply::parse(&wire.request("?")).expect("a stop reply");
     assert_eq!((again.kind, again.code), (stop.kind, stop.code));
     assert_eq!(wire.request("qWasmCallStack:1"), stack, "the stack changed");
-    assert!(stack.len() >= 8 * 16, "fact(1) is at least 8 frames deep: {stack}");
+    assert!(
+        stack.len() >= 8 * 16,
+        "fact(1) is at least 8 frames deep: {stack}"
+    );
     let listing = wire.monitor("breakpoints");
     assert!(listing.contains("user breakpoints (1):"), "{listing}");
     assert_eq!(wire.request(&format!("z0,{bp:x},1")), "OK");
     let end = StopReply::parse(&wire.request("vCont;c:p1.-1")).expect("an exit reply");
-    assert_eq!((end.kind, end.code), ('W', 0), "{end:?}\n{}", wire.transcript());
+    assert_eq!(
+        (end.kind, end.code),
+        ('W', 0),
+        "{end:?}\n{}",
+        wire.transcript()
+    );
     assert_app_output(&mut debuggee);
 }
 
@@ -418,7 +694,9 @@ fn every_packet_is_acked_once() {
             _ => usize::from(answered),
         };
         if acks != expected {
-            wrong.push(format!("{name}: {acks} acks, expected {expected}: {tokens:?}"));
+            wrong.push(format!(
+                "{name}: {acks} acks, expected {expected}: {tokens:?}"
+            ));
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
@@ -467,8 +745,17 @@ fn hostile_bytes_while_running() {
             other => panic!("unexpected {other:?}\n{}", wire.transcript()),
         }
     };
-    assert_eq!(replies, ["E.bad checksum", "E.packet too long", "E.read too large"], "{}", wire.transcript());
-    assert_eq!(StopReply::parse(&stop).map(|s| s.code), Some(2), "SIGINT: {stop}");
+    assert_eq!(
+        replies,
+        ["E.bad checksum", "E.packet too long", "E.read too large"],
+        "{}",
+        wire.transcript()
+    );
+    assert_eq!(
+        StopReply::parse(&stop).map(|s| s.code),
+        Some(2),
+        "SIGINT: {stop}"
+    );
     assert!(wire.request("qWasmCallStack:1").len() >= 32);
     wire.send_raw(&frame(b"D"));
     assert_eq!(wire.token(deadline), Token::Packet("OK".into()));

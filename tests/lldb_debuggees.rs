@@ -18,15 +18,27 @@ struct Kind {
 }
 
 fn c_app() -> Kind {
-    Kind { wasm: fixtures::c_app(), source: fixtures::c_app_src(), file: "app.c" }
+    Kind {
+        wasm: fixtures::c_app(),
+        source: fixtures::c_app_src(),
+        file: "app.c",
+    }
 }
 
 fn rust_p1() -> Kind {
-    Kind { wasm: fixtures::rust_p1(), source: fixtures::rust_app_src(), file: "main.rs" }
+    Kind {
+        wasm: fixtures::rust_p1(),
+        source: fixtures::rust_app_src(),
+        file: "main.rs",
+    }
 }
 
 fn rust_p2() -> Kind {
-    Kind { wasm: fixtures::rust_p2(), source: fixtures::rust_app_src(), file: "main.rs" }
+    Kind {
+        wasm: fixtures::rust_p2(),
+        source: fixtures::rust_app_src(),
+        file: "main.rs",
+    }
 }
 
 impl Kind {
@@ -51,7 +63,11 @@ impl Kind {
 
 /// Splits a batch transcript into one chunk per `(lldb) command`, the command line included.
 fn sections(output: &str) -> Vec<String> {
-    output.split("(lldb) ").skip(1).map(str::to_string).collect()
+    output
+        .split("(lldb) ")
+        .skip(1)
+        .map(str::to_string)
+        .collect()
 }
 
 #[track_caller]
@@ -73,18 +89,18 @@ fn cmds(list: &[&str]) -> Vec<String> {
 /// program's output intact.
 fn inspect(kind: Kind) {
     let commands = cmds(&[
-        "image list",                        // 1
-        "breakpoint set --name add",         // 2
-        "continue",                          // 3
-        "bt",                                // 4
-        "frame variable a b",                // 5
-        "up",                                // 6
-        "frame variable i",                  // 7
-        "continue",                          // 8
-        "frame variable a",                  // 9
+        "image list",                                        // 1
+        "breakpoint set --name add",                         // 2
+        "continue",                                          // 3
+        "bt",                                                // 4
+        "frame variable a b",                                // 5
+        "up",                                                // 6
+        "frame variable i",                                  // 7
+        "continue",                                          // 8
+        "frame variable a",                                  // 9
         "memory read --size 1 --count 4 0x4000000000000000", // 10
-        "breakpoint delete --force",         // 11
-        "continue",                          // 12
+        "breakpoint delete --force",                         // 11
+        "continue",                                          // 12
     ]);
     let (s, run, program) = kind.session(&commands);
     run.assert_not_contains("error: memory read failed");
@@ -111,21 +127,25 @@ fn inspect(kind: Kind) {
 /// breakpoint keeps stopping after all of that.
 fn stepping(kind: Kind) {
     let commands = cmds(&[
-        &format!("breakpoint set --file {} --line {}", kind.file, kind.line("loop_body")), // 1
-        "continue",                          // 2
-        "next",                              // 3
-        "next",                              // 4
-        "next",                              // 5
-        "step",                              // 6
-        "bt 2",                              // 7
-        "finish",                            // 8
-        "register read pc",                  // 9
-        "si",                                // 10
-        "register read pc",                  // 11
-        "continue",                          // 12
-        "frame variable i",                  // 13
-        "breakpoint delete --force",         // 14
-        "continue",                          // 15
+        &format!(
+            "breakpoint set --file {} --line {}",
+            kind.file,
+            kind.line("loop_body")
+        ), // 1
+        "continue",                  // 2
+        "next",                      // 3
+        "next",                      // 4
+        "next",                      // 5
+        "step",                      // 6
+        "bt 2",                      // 7
+        "finish",                    // 8
+        "register read pc",          // 9
+        "si",                        // 10
+        "register read pc",          // 11
+        "continue",                  // 12
+        "frame variable i",          // 13
+        "breakpoint delete --force", // 14
+        "continue",                  // 15
     ]);
     let (s, run, program) = kind.session(&commands);
     expect(&s, 2, &kind.at("loop_body"), &run);
@@ -137,14 +157,29 @@ fn stepping(kind: Kind) {
     // LLDB 22 stops on the callee's opening line: it skips a prologue only for a frame it can
     // tell is younger, and its Wasm unwinder gives every frame the same CFA.
     let entry = kind.line("add_entry");
-    let landed = [entry - 1, entry].iter().any(|l| s[6].contains(&format!("{}:{l}", kind.file)));
-    assert!(landed && s[6].contains("add"), "step should enter add:\n{}", run.transcript());
+    let landed = [entry - 1, entry]
+        .iter()
+        .any(|l| s[6].contains(&format!("{}:{l}", kind.file)));
+    assert!(
+        landed && s[6].contains("add"),
+        "step should enter add:\n{}",
+        run.transcript()
+    );
     expect(&s, 7, "main", &run);
     expect(&s, 8, "stop reason = step out", &run);
     expect(&s, 8, &kind.at("loop_body"), &run);
     expect(&s, 10, "stop reason = instruction step into", &run);
     let pc = |section: &str| {
-        section.split("pc = ").nth(1).and_then(|rest| u64::from_str_radix(rest.trim().trim_start_matches("0x").split_whitespace().next()?, 16).ok())
+        section.split("pc = ").nth(1).and_then(|rest| {
+            u64::from_str_radix(
+                rest.trim()
+                    .trim_start_matches("0x")
+                    .split_whitespace()
+                    .next()?,
+                16,
+            )
+            .ok()
+        })
     };
     let (before, after) = (pc(&s[9]), pc(&s[11]));
     assert!(
@@ -163,21 +198,29 @@ fn stepping(kind: Kind) {
 /// shows the caller's own argument), not in a deeper activation.
 fn finish_recursion(kind: Kind) {
     let commands = cmds(&[
-        "breakpoint set --name fact",        // 1
-        "continue",                          // 2  fact(6)
-        "continue",                          // 3  fact(5)
-        "breakpoint delete --force",         // 4
-        "finish",                            // 5
-        "bt",                                // 6
-        "continue",                          // 7
+        "breakpoint set --name fact", // 1
+        "continue",                   // 2  fact(6)
+        "continue",                   // 3  fact(5)
+        "breakpoint delete --force",  // 4
+        "finish",                     // 5
+        "bt",                         // 6
+        "continue",                   // 7
     ]);
     let (s, run, program) = kind.session(&commands);
     expect(&s, 3, "n=5", &run);
     expect(&s, 5, "stop reason = step out", &run);
     expect(&s, 5, "n=6", &run);
     expect(&s, 5, &kind.at("fact_recurse"), &run);
-    let fact_frames = s[6].lines().filter(|l| l.contains("frame #") && l.contains("fact")).count();
-    assert_eq!(fact_frames, 1, "finish should leave one fact activation:\n{}", run.transcript());
+    let fact_frames = s[6]
+        .lines()
+        .filter(|l| l.contains("frame #") && l.contains("fact"))
+        .count();
+    assert_eq!(
+        fact_frames,
+        1,
+        "finish should leave one fact activation:\n{}",
+        run.transcript()
+    );
     expect(&s, 7, "exited with status = 0", &run);
     program.assert_stdout_contains("fact(6)=720");
 }
@@ -185,15 +228,23 @@ fn finish_recursion(kind: Kind) {
 /// A breakpoint added while stopped inside a function is hit later in that same activation.
 fn breakpoint_added_while_stopped(kind: Kind) {
     let commands = cmds(&[
-        &format!("breakpoint set --file {} --line {}", kind.file, kind.line("loop_body")), // 1
-        "continue",                          // 2
-        "next",                              // 3
-        &format!("breakpoint set --file {} --line {}", kind.file, kind.line("main_print_total")), // 4
-        "breakpoint delete 1",               // 5
-        "continue",                          // 6
-        "frame variable total",              // 7
-        "breakpoint delete --force",         // 8
-        "continue",                          // 9
+        &format!(
+            "breakpoint set --file {} --line {}",
+            kind.file,
+            kind.line("loop_body")
+        ), // 1
+        "continue", // 2
+        "next",     // 3
+        &format!(
+            "breakpoint set --file {} --line {}",
+            kind.file,
+            kind.line("main_print_total")
+        ), // 4
+        "breakpoint delete 1", // 5
+        "continue", // 6
+        "frame variable total", // 7
+        "breakpoint delete --force", // 8
+        "continue", // 9
     ]);
     let (s, run, _program) = kind.session(&commands);
     expect(&s, 6, "stop reason = breakpoint 2.1", &run);

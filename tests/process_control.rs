@@ -20,7 +20,8 @@ fn connect(debuggee: &Debuggee) -> Client {
 
 fn stop(client: &mut Client, packet: &str) -> StopReply {
     let reply = client.request(packet);
-    StopReply::parse(&reply).unwrap_or_else(|| panic!("not a stop reply: {reply}\n{}", client.transcript()))
+    StopReply::parse(&reply)
+        .unwrap_or_else(|| panic!("not a stop reply: {reply}\n{}", client.transcript()))
 }
 
 fn description(reply: &StopReply) -> String {
@@ -57,12 +58,21 @@ run("continue")
 fn memory_write_changes_what_the_program_prints() {
     for (wasm, source, file, var) in [
         (fixtures::c_app(), fixtures::c_app_src(), "app.c", "g_value"),
-        (fixtures::rust_p2(), fixtures::rust_app_src(), "main.rs", "G_VALUE"),
+        (
+            fixtures::rust_p2(),
+            fixtures::rust_app_src(),
+            "main.rs",
+            "G_VALUE",
+        ),
     ] {
         let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
         let line = line_of(&source, "main_print_value").to_string();
         let addr = debuggee.addr().to_string();
-        let run = lldb::python(WRITE_GLOBAL, &[&addr, file, &line, var], Duration::from_secs(120));
+        let run = lldb::python(
+            WRITE_GLOBAL,
+            &[&addr, file, &line, var],
+            Duration::from_secs(120),
+        );
         run.assert_contains("= 100");
         let out = debuggee.wait_exit(Duration::from_secs(60));
         out.assert_success();
@@ -76,7 +86,13 @@ fn bad_writes_are_refused_whole() {
     let mut client = connect(&debuggee);
     let line = fixtures::dwarf_line_table(&fixtures::read(fixtures::c_app()), Some("app.c"));
     let pc = line[&line_of(fixtures::c_app_src(), "add_entry")];
-    assert_eq!(client.request(&format!("Z0,{:x},1", 0x4000_0000_0000_0000u64 | u64::from(pc))), "OK");
+    assert_eq!(
+        client.request(&format!(
+            "Z0,{:x},1",
+            0x4000_0000_0000_0000u64 | u64::from(pc)
+        )),
+        "OK"
+    );
     stop(&mut client, "vCont;c:p1.-1");
     // Module bytecode is read-only.
     assert!(client.request("M4000000000000000,1:00").starts_with('E'));
@@ -100,17 +116,28 @@ fn kill_ends_the_run_promptly() {
         .run();
     run.assert_contains("exited with status = 9");
     let killed = Instant::now();
-    let out = debuggee.try_wait_exit(Duration::from_secs(10)).expect("wasmtime should end after kill");
+    let out = debuggee
+        .try_wait_exit(Duration::from_secs(10))
+        .expect("wasmtime should end after kill");
     eprintln!("wasmtime ended {:?} after the kill", killed.elapsed());
     assert!(!out.success());
-    assert!(!out.stdout.contains("done"), "the program must not run to its end: {}", out.stdout);
+    assert!(
+        !out.stdout.contains("done"),
+        "the program must not run to its end: {}",
+        out.stdout
+    );
 }
 
 #[test]
 fn detach_lets_the_program_run_and_a_new_client_can_attach() {
     let mut debuggee = Debuggee::spawn(&fixtures::c_loop_forever(), &[], &["30"]);
     let first = Batch::new(debuggee.addr())
-        .commands(&["breakpoint set --name spin", "continue", "bt", "process detach"])
+        .commands(&[
+            "breakpoint set --name spin",
+            "continue",
+            "bt",
+            "process detach",
+        ])
         .run();
     first.assert_contains("spin");
     first.assert_contains("detached");
@@ -147,12 +174,23 @@ fn interrupt_stops_a_running_loop() {
     std::thread::sleep(Duration::from_millis(300));
     let asked = Instant::now();
     client.interrupt().unwrap();
-    let reply = StopReply::parse(&client.recv_reply(Duration::from_secs(10)).expect("stop reply")).unwrap();
+    let reply = StopReply::parse(
+        &client
+            .recv_reply(Duration::from_secs(10))
+            .expect("stop reply"),
+    )
+    .unwrap();
     let latency = asked.elapsed();
     assert_eq!((reply.kind, reply.code), ('T', 2), "SIGINT: {reply:?}");
     eprintln!("interrupt latency: {latency:?}");
-    assert!(latency < Duration::from_secs(1), "interrupt took {latency:?}");
-    assert!(client.request("qWasmCallStack:1").len() >= 32, "a stack at the interrupt");
+    assert!(
+        latency < Duration::from_secs(1),
+        "interrupt took {latency:?}"
+    );
+    assert!(
+        client.request("qWasmCallStack:1").len() >= 32,
+        "a stack at the interrupt"
+    );
     client.send("k");
 }
 
@@ -165,7 +203,11 @@ fn a_second_client_is_refused_without_disturbing_the_first() {
     let refusal = second.recv_raw(Duration::from_secs(5)).unwrap();
     assert!(String::from_utf8_lossy(&refusal).contains("another debugger is attached"));
     assert!(second.wait_closed(Duration::from_secs(5)));
-    assert!(first.request("qWasmCallStack:1").starts_with(|c: char| c.is_ascii_hexdigit()));
+    assert!(
+        first
+            .request("qWasmCallStack:1")
+            .starts_with(|c: char| c.is_ascii_hexdigit())
+    );
     let reply = stop(&mut first, "vCont;c:p1.-1");
     assert_eq!(reply.kind, 'W');
     debuggee.wait_exit(Duration::from_secs(30)).assert_success();
@@ -178,9 +220,16 @@ fn divide_by_zero_stops_with_sigfpe_and_ends_as_wasmtime_reports_it() {
     let reply = stop(&mut client, "vCont;c:p1.-1");
     assert_eq!((reply.kind, reply.code), ('T', 8), "{reply:?}");
     assert!(description(&reply).contains("divide by zero"), "{reply:?}");
-    assert!(client.request("qWasmCallStack:1").len() >= 32, "bt works at the trap");
+    assert!(
+        client.request("qWasmCallStack:1").len() >= 32,
+        "bt works at the trap"
+    );
     let end = stop(&mut client, "vCont;c:p1.-1");
-    assert_eq!((end.kind, end.code), ('X', 8), "terminated by the trap: {end:?}");
+    assert_eq!(
+        (end.kind, end.code),
+        ('X', 8),
+        "terminated by the trap: {end:?}"
+    );
     let out = debuggee.wait_exit(Duration::from_secs(30));
     assert_eq!(out.code(), Some(134));
     out.assert_stderr_contains("wasm trap: integer divide by zero");
@@ -195,8 +244,10 @@ fn trap_reasons_show_in_lldb() {
         (fixtures::rust_panic_p2(), "unreachable"),
     ] {
         let debuggee = Debuggee::spawn(&wasm, &[], &[]);
-        let run = Batch::new(debuggee.addr()).commands(&["continue", "bt"]).run();
-        run.assert_contains(&format!("stop reason = wasm trap: "));
+        let run = Batch::new(debuggee.addr())
+            .commands(&["continue", "bt"])
+            .run();
+        run.assert_contains(&"stop reason = wasm trap: ".to_string());
         run.assert_contains(expected);
     }
 }
@@ -213,14 +264,22 @@ fn exit_status_reaches_lldb_and_the_shell() {
 
 #[test]
 fn a_thrown_exception_stops_and_the_program_resumes() {
-    let mut debuggee = Debuggee::builder(&fixtures::wat_throw()).wasmtime_args(&["-W", "exceptions=y"]).spawn();
+    let mut debuggee = Debuggee::builder(&fixtures::wat_throw())
+        .wasmtime_args(&["-W", "exceptions=y"])
+        .spawn();
     let mut client = connect(&debuggee);
     let reply = stop(&mut client, "vCont;c:p1.-1");
     assert_eq!(reply.get("reason"), Some("exception"), "{reply:?}");
     assert!(description(&reply).contains("exception thrown"));
     let throw_pc = fixtures::wat_offset_of("wat/throw.wat", "throw");
-    assert!(client.request("qWasmCallStack:1").starts_with(&hex_encode(&(0x4000_0000_0000_0000u64 | u64::from(throw_pc)).to_le_bytes())));
+    assert!(client.request("qWasmCallStack:1").starts_with(&hex_encode(
+        &(0x4000_0000_0000_0000u64 | u64::from(throw_pc)).to_le_bytes()
+    )));
     let end = stop(&mut client, "vCont;c:p1.-1");
-    assert_eq!((end.kind, end.code), ('W', 0), "the exception is caught and the program ends normally");
+    assert_eq!(
+        (end.kind, end.code),
+        ('W', 0),
+        "the exception is caught and the program ends normally"
+    );
     debuggee.wait_exit(Duration::from_secs(30)).assert_success();
 }

@@ -38,8 +38,9 @@ fn recursive_activations_have_their_own_locals() {
     let stack = u64s(&client.request("qWasmCallStack:1"));
     assert_eq!(stack[0], entry);
     // fact(4) <- fact(5) <- fact(6): `n` is local 0 of each.
-    let locals: Vec<u32> =
-        (0..3).map(|frame| u64s(&client.request(&format!("qWasmLocal:{frame};0")))[0] as u32).collect();
+    let locals: Vec<u32> = (0..3)
+        .map(|frame| u64s(&client.request(&format!("qWasmLocal:{frame};0")))[0] as u32)
+        .collect();
     assert_eq!(locals, vec![4, 5, 6]);
     // The callers sit at the same return address, right after the recursive `call`.
     assert_eq!(stack[1], stack[2]);
@@ -48,7 +49,12 @@ fn recursive_activations_have_their_own_locals() {
     let info = wasm_gdbstub::bytecode::ModuleInfo::parse(&module).unwrap();
     let func = info.func_containing(call_at as u32).unwrap();
     let boundaries = info.instruction_boundaries(&module, func).unwrap();
-    let at = boundaries.binary_search(&(call_at as u32)).expect("a return address is an instruction boundary");
-    assert!(info.direct_callee(&module, boundaries[at - 1]).is_some(), "the instruction before it is a call");
+    let at = boundaries
+        .binary_search(&(call_at as u32))
+        .expect("a return address is an instruction boundary");
+    assert!(
+        info.direct_callee(&module, boundaries[at - 1]).is_some(),
+        "the instruction before it is a call"
+    );
     client.send("k");
 }

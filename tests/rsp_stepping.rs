@@ -4,9 +4,9 @@
 
 mod common;
 
+use common::Debuggee;
 use common::fixtures::{self, wat_offset_of};
 use common::rsp::{Client, StopReply};
-use common::Debuggee;
 use std::time::Duration;
 
 const WAT: &str = "wat/step.wat";
@@ -16,7 +16,9 @@ fn code_addr(offset: u32) -> u64 {
 }
 
 fn pc_of(reply: &StopReply) -> u64 {
-    let hex = reply.get("00").unwrap_or_else(|| panic!("stop reply has no pc: {reply:?}"));
+    let hex = reply
+        .get("00")
+        .unwrap_or_else(|| panic!("stop reply has no pc: {reply:?}"));
     let bytes = common::rsp::hex_decode(hex).expect("pc is hex");
     let mut le = [0u8; 8];
     le[..bytes.len().min(8)].copy_from_slice(&bytes[..bytes.len().min(8)]);
@@ -35,14 +37,20 @@ impl Session {
         client.set_timeout(Duration::from_secs(20));
         client.no_ack();
         assert!(client.request("?").starts_with('T'));
-        Session { client, _debuggee: debuggee }
+        Session {
+            client,
+            _debuggee: debuggee,
+        }
     }
 
     fn run_to(&mut self, mark: &str) {
         let addr = code_addr(wat_offset_of(WAT, mark));
         assert_eq!(self.client.request(&format!("Z0,{addr:x},1")), "OK");
         let reply = StopReply::parse(&self.client.request("vCont;c:p1.-1")).expect("stop reply");
-        assert!(reply.get("swbreak").is_some(), "expected a breakpoint stop at {mark}: {reply:?}");
+        assert!(
+            reply.get("swbreak").is_some(),
+            "expected a breakpoint stop at {mark}: {reply:?}"
+        );
         assert_eq!(pc_of(&reply), addr, "breakpoint at {mark}");
         assert_eq!(self.client.request(&format!("z0,{addr:x},1")), "OK");
     }
@@ -51,7 +59,10 @@ impl Session {
     fn step(&mut self) -> StopReply {
         let reply = StopReply::parse(&self.client.request("vCont;s:p1.1")).expect("stop reply");
         assert_eq!((reply.kind, reply.code), ('T', 5), "{reply:?}");
-        assert!(reply.get("swbreak").is_none(), "a completed step is not a breakpoint: {reply:?}");
+        assert!(
+            reply.get("swbreak").is_none(),
+            "a completed step is not a breakpoint: {reply:?}"
+        );
         reply
     }
 
@@ -83,12 +94,18 @@ fn every_control_transfer_steps_to_its_successor() {
     s.assert_step("call_helper", "helper_entry");
     assert_eq!(s.stack_depth(), 2, "the callee runs one frame deeper");
     let reply = s.step();
-    assert_eq!(pc_of(&reply), code_addr(wat_offset_of(WAT, "helper_entry")) + 2);
+    assert_eq!(
+        pc_of(&reply),
+        code_addr(wat_offset_of(WAT, "helper_entry")) + 2
+    );
     s.assert_step("helper_return", "after_call_helper");
     assert_eq!(s.stack_depth(), 1, "`return` lands back in the caller");
     s.assert_step("call_import", "after_call_import");
     let out = s.client.request("vCont;c:p1.-1");
-    assert!(out.starts_with("W00"), "program runs to its end after steps: {out}");
+    assert!(
+        out.starts_with("W00"),
+        "program runs to its end after steps: {out}"
+    );
 }
 
 #[test]

@@ -57,11 +57,15 @@ fn monitor(client: &mut Client, command: &str) -> String {
     client.send(&format!("qRcmd,{}", hex(command)));
     let mut text = Vec::new();
     loop {
-        let reply = client.recv_reply(REPLY_TIMEOUT).unwrap_or_else(|e| panic!("monitor {command}: {e}\n{}", client.transcript()));
+        let reply = client
+            .recv_reply(REPLY_TIMEOUT)
+            .unwrap_or_else(|e| panic!("monitor {command}: {e}\n{}", client.transcript()));
         if reply == "OK" {
             return String::from_utf8_lossy(&text).into_owned();
         }
-        let output = reply.strip_prefix('O').unwrap_or_else(|| panic!("monitor {command}: {reply}"));
+        let output = reply
+            .strip_prefix('O')
+            .unwrap_or_else(|| panic!("monitor {command}: {reply}"));
         text.extend(hex_decode(output).expect("hex console output"));
     }
 }
@@ -77,7 +81,9 @@ fn stub_memory(client: &mut Client) -> u64 {
 
 /// `length` of the first `<memory type="KIND" ...>` in a memory map.
 fn region_length(map: &str, kind: &str) -> u64 {
-    let at = map.find(&format!("type=\"{kind}\"")).unwrap_or_else(|| panic!("no {kind} in {map}"));
+    let at = map
+        .find(&format!("type=\"{kind}\""))
+        .unwrap_or_else(|| panic!("no {kind} in {map}"));
     let rest = &map[at..];
     let value = &rest[rest.find("length=\"0x").unwrap() + 10..];
     u64::from_str_radix(&value[..value.find('"').unwrap()], 16).unwrap()
@@ -103,19 +109,39 @@ fn ten_thousand_random_commands() {
     let wasm = fixtures::read(fixtures::c_loop_forever());
     let lines = fixtures::dwarf_line_table(&wasm, Some("loop_forever.c"));
     let anchor = CODE | u64::from(lines[&line_of(fixtures::c_loop_forever_src(), "spin_body")]);
-    let sites: Vec<u64> =
-        lines.values().map(|&pc| CODE | u64::from(pc)).collect::<BTreeSet<_>>().into_iter().filter(|&a| a != anchor).collect();
+    let sites: Vec<u64> = lines
+        .values()
+        .map(|&pc| CODE | u64::from(pc))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|&a| a != anchor)
+        .collect();
     assert!(sites.len() >= 5, "too few line-table rows: {sites:?}");
     assert_eq!(client.request(&format!("Z0,{anchor:x},1")), "OK");
-    assert_eq!(StopReply::parse(&client.request("vCont;c:p1.-1")).map(|s| s.kind), Some('T'));
+    assert_eq!(
+        StopReply::parse(&client.request("vCont;c:p1.-1")).map(|s| s.kind),
+        Some('T')
+    );
 
     let map = client.request("qXfer:memory-map:read::0,fff");
     let code_len = region_length(&map, "rom");
     let ram_len = region_length(&map, "ram");
-    let monitor_commands = ["help", "modules", "memories", "globals", "disasm", "disasm pc 4", "breakpoints", "stats"];
+    let monitor_commands = [
+        "help",
+        "modules",
+        "memories",
+        "globals",
+        "disasm",
+        "disasm pc 4",
+        "breakpoints",
+        "stats",
+    ];
 
     // SOAK_SEED explores other sequences; the default one is what the suite runs.
-    let seed = std::env::var("SOAK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15u64);
+    let seed = std::env::var("SOAK_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15u64);
     let mut rng = Rng(seed | 1);
     let memory_at_start = stub_memory(&mut client);
     let mut planted: BTreeSet<u64> = BTreeSet::new();
@@ -123,7 +149,10 @@ fn ten_thousand_random_commands() {
     let mut memory_after_warm_up = 0;
     let started = Instant::now();
     // SOAK_COMMANDS runs a longer soak by hand.
-    let commands = std::env::var("SOAK_COMMANDS").ok().and_then(|s| s.parse().ok()).unwrap_or(COMMANDS);
+    let commands = std::env::var("SOAK_COMMANDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(COMMANDS);
     for i in 0..commands {
         if i == WARM_UP {
             memory_after_warm_up = stub_memory(&mut client);
@@ -137,7 +166,10 @@ fn ten_thousand_random_commands() {
             }
             8..=17 => {
                 let reply = client.request("qWasmCallStack:1");
-                assert!(!reply.is_empty() && reply.len().is_multiple_of(16) && is_hex(&reply), "call stack {reply}");
+                assert!(
+                    !reply.is_empty() && reply.len().is_multiple_of(16) && is_hex(&reply),
+                    "call stack {reply}"
+                );
                 "qWasmCallStack"
             }
             18..=25 => {
@@ -154,20 +186,31 @@ fn ten_thousand_random_commands() {
                 let (offset, len) = (rng.below(code_len), 1 + rng.below(512));
                 let reply = client.request(&format!("m{:x},{len:x}", CODE | offset));
                 let expected = len.min(code_len - offset) * 2;
-                assert!(is_hex(&reply) && reply.len() as u64 == expected, "m code {offset:#x},{len} -> {} chars", reply.len());
+                assert!(
+                    is_hex(&reply) && reply.len() as u64 == expected,
+                    "m code {offset:#x},{len} -> {} chars",
+                    reply.len()
+                );
                 "m code"
             }
             40..=45 => {
                 let (offset, len) = (rng.below(code_len), 1 + rng.below(2048));
                 let reply = client.request_bytes(&format!("x{:x},{len:x}", CODE | offset));
-                assert_eq!(reply.len() as u64, len.min(code_len - offset), "x code {offset:#x},{len}");
+                assert_eq!(
+                    reply.len() as u64,
+                    len.min(code_len - offset),
+                    "x code {offset:#x},{len}"
+                );
                 "x code"
             }
             46..=51 => {
                 let len = 1 + rng.below(256);
                 let offset = rng.below(ram_len - len);
                 let reply = client.request(&format!("m{offset:x},{len:x}"));
-                assert!(is_hex(&reply) && reply.len() as u64 == len * 2, "m memory {offset:#x},{len} -> {reply}");
+                assert!(
+                    is_hex(&reply) && reply.len() as u64 == len * 2,
+                    "m memory {offset:#x},{len} -> {reply}"
+                );
                 "m memory"
             }
             52..=55 => {
@@ -194,13 +237,22 @@ fn ten_thousand_random_commands() {
             }
             65..=74 => {
                 let reply = client.request("vCont;s:p1.1");
-                assert_eq!(StopReply::parse(&reply).map(|s| s.kind), Some('T'), "step -> {reply}");
+                assert_eq!(
+                    StopReply::parse(&reply).map(|s| s.kind),
+                    Some('T'),
+                    "step -> {reply}"
+                );
                 "vCont;s"
             }
             75..=81 => {
                 let reply = client.request("vCont;c:p1.-1");
-                let stop = StopReply::parse(&reply).unwrap_or_else(|| panic!("continue -> {reply}"));
-                assert_eq!((stop.kind, stop.get("swbreak").is_some()), ('T', true), "continue -> {reply}");
+                let stop =
+                    StopReply::parse(&reply).unwrap_or_else(|| panic!("continue -> {reply}"));
+                assert_eq!(
+                    (stop.kind, stop.get("swbreak").is_some()),
+                    ('T', true),
+                    "continue -> {reply}"
+                );
                 "vCont;c"
             }
             82..=85 => {
@@ -214,7 +266,10 @@ fn ten_thousand_random_commands() {
             }
             89..=92 => {
                 let reply = client.request("qXfer:libraries:read::0,fff");
-                assert!(reply.starts_with(['l', 'm']) && reply.contains("<library "), "libraries -> {reply}");
+                assert!(
+                    reply.starts_with(['l', 'm']) && reply.contains("<library "),
+                    "libraries -> {reply}"
+                );
                 "qXfer:libraries"
             }
             _ => {
@@ -242,14 +297,27 @@ fn ten_thousand_random_commands() {
 
     // The stub's view of the breakpoints is the one the commands built.
     let listing = monitor(&mut client, "breakpoints");
-    let expected = if planted.contains(&anchor) { planted.len() } else { planted.len() + 1 };
-    assert!(listing.contains(&format!("user breakpoints ({expected}):")), "expected {expected}:\n{listing}");
+    let expected = if planted.contains(&anchor) {
+        planted.len()
+    } else {
+        planted.len() + 1
+    };
+    assert!(
+        listing.contains(&format!("user breakpoints ({expected}):")),
+        "expected {expected}:\n{listing}"
+    );
     assert!(
         memory_at_end <= memory_after_warm_up + MEMORY_GROWTH_BOUND,
         "the stub's memory grew from {memory_after_warm_up} to {memory_at_end} bytes"
     );
-    assert!(memory_at_end <= MEMORY_CEILING, "the stub uses {memory_at_end} bytes");
+    assert!(
+        memory_at_end <= MEMORY_CEILING,
+        "the stub uses {memory_at_end} bytes"
+    );
     client.send("k");
     let out = debuggee.wait_exit(Duration::from_secs(30));
-    assert!(!out.stdout.contains("loop_forever done"), "killed before its end:\n{out}");
+    assert!(
+        !out.stdout.contains("loop_forever done"),
+        "killed before its end:\n{out}"
+    );
 }

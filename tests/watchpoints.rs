@@ -10,7 +10,11 @@ use common::lldb::Batch;
 use std::time::Duration;
 
 fn sections(output: &str) -> Vec<String> {
-    output.split("(lldb) ").skip(1).map(str::to_string).collect()
+    output
+        .split("(lldb) ")
+        .skip(1)
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -18,37 +22,58 @@ fn c_writes_and_reads_are_caught() {
     let mut debuggee = Debuggee::spawn(&fixtures::c_watch(), &[], &[]);
     let run = Batch::new(debuggee.addr())
         .commands(&[
-            "breakpoint set --name main",          // 1
-            "continue",                            // 2
-            "watchpoint set variable g_target",    // 3
-            "continue",                            // 4 pointer write in set_via_pointer
-            "watchpoint delete 1",                 // 5
-            "watchpoint set variable g_pair.b",    // 6
-            "continue",                            // 7 struct field
-            "watchpoint delete 2",                 // 8
-            "watchpoint set variable g_array[3]",  // 9
-            "continue",                            // 10 array element
-            "watchpoint delete 3",                 // 11
-            "watchpoint set variable -s 4 g_buffer", // 12
-            "continue",                            // 13 memcpy
-            "watchpoint delete 4",                 // 14
+            "breakpoint set --name main",               // 1
+            "continue",                                 // 2
+            "watchpoint set variable g_target",         // 3
+            "continue",                                 // 4 pointer write in set_via_pointer
+            "watchpoint delete 1",                      // 5
+            "watchpoint set variable g_pair.b",         // 6
+            "continue",                                 // 7 struct field
+            "watchpoint delete 2",                      // 8
+            "watchpoint set variable g_array[3]",       // 9
+            "continue",                                 // 10 array element
+            "watchpoint delete 3",                      // 11
+            "watchpoint set variable -s 4 g_buffer",    // 12
+            "continue",                                 // 13 memcpy
+            "watchpoint delete 4",                      // 14
             "watchpoint set variable -w read g_target", // 15
-            "continue",                            // 16 read
-            "watchpoint delete 5",                 // 17
-            "continue",                            // 18
+            "continue",                                 // 16 read
+            "watchpoint delete 5",                      // 17
+            "continue",                                 // 18
         ])
         .run();
     let s = sections(&run.output());
     let check = |i: usize, needles: &[&str]| {
         for needle in needles {
-            assert!(s.get(i).is_some_and(|x| x.contains(needle)), "command #{i} lacks {needle:?}:\n{}", run.transcript());
+            assert!(
+                s.get(i).is_some_and(|x| x.contains(needle)),
+                "command #{i} lacks {needle:?}:\n{}",
+                run.transcript()
+            );
         }
     };
-    check(4, &["stop reason = watchpoint 1", "old value: 0", "new value: 5", "set_via_pointer"]);
+    check(
+        4,
+        &[
+            "stop reason = watchpoint 1",
+            "old value: 0",
+            "new value: 5",
+            "set_via_pointer",
+        ],
+    );
     check(7, &["stop reason = watchpoint 2", "new value: 9"]);
     check(10, &["stop reason = watchpoint 3", "new value: 11"]);
     check(13, &["stop reason = watchpoint 4", "hello world"]);
-    check(16, &["stop reason = watchpoint 5", &format!("watch.c:{}", common::line_of(fixtures::src("c/watch.c"), "read_target"))]);
+    check(
+        16,
+        &[
+            "stop reason = watchpoint 5",
+            &format!(
+                "watch.c:{}",
+                common::line_of(fixtures::src("c/watch.c"), "read_target")
+            ),
+        ],
+    );
     check(18, &["exited with status = 0"]);
     let out = debuggee.wait_exit(Duration::from_secs(30));
     out.assert_stdout_contains("r=14 hello world 11");
@@ -66,22 +91,36 @@ fn rust_core_module_and_component_writes_are_caught() {
         let watch = format!("watchpoint set expression -l c -w write -s 4 -- {counter:#x}");
         let run = Batch::new(debuggee.addr())
             .commands(&[
-                "breakpoint set --name add",   // 1
-                "continue",                    // 2
-                "breakpoint delete --force",   // 3
-                &watch,                        // 4
-                "continue",                    // 5
-                "continue",                    // 6
-                "watchpoint delete 1",         // 7
-                "continue",                    // 8
+                "breakpoint set --name add", // 1
+                "continue",                  // 2
+                "breakpoint delete --force", // 3
+                &watch,                      // 4
+                "continue",                  // 5
+                "continue",                  // 6
+                "watchpoint delete 1",       // 7
+                "continue",                  // 8
             ])
             .run();
         let s = sections(&run.output());
         assert!(s.len() >= 9, "{}", run.transcript());
-        assert!(s[5].contains("stop reason = watchpoint 1"), "{}", run.transcript());
-        assert!(s[5].contains("old value: 0") && s[5].contains("new value: 1"), "{}", run.transcript());
+        assert!(
+            s[5].contains("stop reason = watchpoint 1"),
+            "{}",
+            run.transcript()
+        );
+        assert!(
+            s[5].contains("old value: 0") && s[5].contains("new value: 1"),
+            "{}",
+            run.transcript()
+        );
         assert!(s[6].contains("new value: 2"), "{}", run.transcript());
-        assert!(s[8].contains("exited with status = 0"), "{}", run.transcript());
-        debuggee.wait_exit(Duration::from_secs(30)).assert_stdout_contains("counter=5");
+        assert!(
+            s[8].contains("exited with status = 0"),
+            "{}",
+            run.transcript()
+        );
+        debuggee
+            .wait_exit(Duration::from_secs(30))
+            .assert_stdout_contains("counter=5");
     }
 }

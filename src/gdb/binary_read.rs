@@ -12,7 +12,10 @@ impl GdbTarget<'_> {
         let args = body.strip_prefix(b"x")?;
         let parsed = std::str::from_utf8(args).ok().and_then(|args| {
             let (addr, len) = args.split_once(',')?;
-            Some((u64::from_str_radix(addr, 16).ok()?, usize::from_str_radix(len, 16).ok()?))
+            Some((
+                u64::from_str_radix(addr, 16).ok()?,
+                usize::from_str_radix(len, 16).ok()?,
+            ))
         });
         let Some((addr, len)) = parsed else {
             return Some(frame_bytes(b"E.malformed x packet"));

@@ -5,7 +5,9 @@ use super::GdbTarget;
 use crate::addr::Location;
 use crate::breakpoints::{Site, UserBreakpoint};
 use crate::stepping;
-use gdbstub::target::ext::breakpoints::{Breakpoints, HwWatchpointOps, SwBreakpoint, SwBreakpointOps};
+use gdbstub::target::ext::breakpoints::{
+    Breakpoints, HwWatchpointOps, SwBreakpoint, SwBreakpointOps,
+};
 use gdbstub::target::{TargetError, TargetResult};
 
 impl Breakpoints for GdbTarget<'_> {
@@ -32,9 +34,12 @@ impl GdbTarget<'_> {
 
 impl SwBreakpoint for GdbTarget<'_> {
     fn add_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        let Some(site) = self.code_site(addr) else { return Err(TargetError::NonFatal) };
+        let Some(site) = self.code_site(addr) else {
+            return Err(TargetError::NonFatal);
+        };
         let only_at_depth = stepping::return_address_depth(&self.debuggee.frame_sites(), site);
-        self.breakpoints.add_user(site, UserBreakpoint { only_at_depth });
+        self.breakpoints
+            .add_user(site, UserBreakpoint { only_at_depth });
         self.log(1, || format!("Z0 {site:?} only_at_depth={only_at_depth:?}"));
         if self.sync_breakpoints() {
             Ok(true)
@@ -46,7 +51,9 @@ impl SwBreakpoint for GdbTarget<'_> {
     }
 
     fn remove_sw_breakpoint(&mut self, addr: u64, _kind: usize) -> TargetResult<bool, Self> {
-        let Some(site) = self.code_site(addr) else { return Err(TargetError::NonFatal) };
+        let Some(site) = self.code_site(addr) else {
+            return Err(TargetError::NonFatal);
+        };
         self.breakpoints.remove_user(site);
         self.sync_breakpoints();
         Ok(true)

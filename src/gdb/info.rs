@@ -17,7 +17,10 @@ impl HostInfo for GdbTarget<'_> {
 }
 
 impl ProcessInfo for GdbTarget<'_> {
-    fn process_info(&self, write_item: &mut dyn FnMut(&ProcessInfoResponse<'_>)) -> Result<(), Fatal> {
+    fn process_info(
+        &self,
+        write_item: &mut dyn FnMut(&ProcessInfoResponse<'_>),
+    ) -> Result<(), Fatal> {
         if let Some(pid) = Pid::new(1) {
             write_item(&ProcessInfoResponse::Pid(pid));
         }

@@ -36,14 +36,18 @@ impl GdbTarget<'_> {
                     module.bytes.len()
                 ));
             }
-            if let Ok(size) = self.debuggee.memory_size(index as u32) {
-                if size > 0 {
-                    xml.push_str(&format!(
-                        "<memory type=\"ram\" start=\"{:#x}\" length=\"{:#x}\"/>",
-                        Location::Memory { module: index as u32, offset: 0 }.encode(),
-                        size
-                    ));
-                }
+            if let Ok(size) = self.debuggee.memory_size(index as u32)
+                && size > 0
+            {
+                xml.push_str(&format!(
+                    "<memory type=\"ram\" start=\"{:#x}\" length=\"{:#x}\"/>",
+                    Location::Memory {
+                        module: index as u32,
+                        offset: 0
+                    }
+                    .encode(),
+                    size
+                ));
             }
         }
         xml.push_str("</memory-map>");
@@ -52,17 +56,40 @@ impl GdbTarget<'_> {
 }
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 impl Libraries for GdbTarget<'_> {
-    fn get_libraries(&self, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
-        Ok(copy_window(self.libraries_xml().as_bytes(), offset, length, buf))
+    fn get_libraries(
+        &self,
+        offset: u64,
+        length: usize,
+        buf: &mut [u8],
+    ) -> TargetResult<usize, Self> {
+        Ok(copy_window(
+            self.libraries_xml().as_bytes(),
+            offset,
+            length,
+            buf,
+        ))
     }
 }
 
 impl MemoryMap for GdbTarget<'_> {
-    fn memory_map_xml(&self, offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
-        Ok(copy_window(self.memory_map_xml().as_bytes(), offset, length, buf))
+    fn memory_map_xml(
+        &self,
+        offset: u64,
+        length: usize,
+        buf: &mut [u8],
+    ) -> TargetResult<usize, Self> {
+        Ok(copy_window(
+            self.memory_map_xml().as_bytes(),
+            offset,
+            length,
+            buf,
+        ))
     }
 }

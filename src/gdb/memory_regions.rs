@@ -16,10 +16,18 @@ impl GdbTarget<'_> {
         let mut regions = Vec::new();
         for (index, module) in self.debuggee.modules.iter().enumerate() {
             let index = index as u32;
-            if let Ok(size) = self.debuggee.memory_size(index) {
-                if size > 0 {
-                    regions.push((Location::Memory { module: index, offset: 0 }.encode(), size, "rw"));
-                }
+            if let Ok(size) = self.debuggee.memory_size(index)
+                && size > 0
+            {
+                regions.push((
+                    Location::Memory {
+                        module: index,
+                        offset: 0,
+                    }
+                    .encode(),
+                    size,
+                    "rw",
+                ));
             }
             if !module.bytes.is_empty() {
                 regions.push((code_addr(index, 0), module.bytes.len() as u64, "rx"));
@@ -33,7 +41,10 @@ impl GdbTarget<'_> {
     /// if `body` is another packet.
     pub fn memory_region_reply(&self, body: &[u8]) -> Option<Vec<u8>> {
         let arg = body.strip_prefix(b"qMemoryRegionInfo:")?;
-        let Some(addr) = std::str::from_utf8(arg).ok().and_then(|a| u64::from_str_radix(a, 16).ok()) else {
+        let Some(addr) = std::str::from_utf8(arg)
+            .ok()
+            .and_then(|a| u64::from_str_radix(a, 16).ok())
+        else {
             return Some(frame("E.malformed qMemoryRegionInfo"));
         };
         Some(frame(&describe(&self.regions(), addr)))
@@ -42,10 +53,15 @@ impl GdbTarget<'_> {
 
 /// The region containing `addr`, or the unmapped gap from `addr` to the next region.
 fn describe(regions: &[Region], addr: u64) -> String {
-    if let Some((start, len, perms)) = regions.iter().find(|(s, l, _)| addr >= *s && addr - s < *l) {
+    if let Some((start, len, perms)) = regions.iter().find(|(s, l, _)| addr >= *s && addr - s < *l)
+    {
         return format!("start:{start:x};size:{len:x};permissions:{perms};");
     }
-    let next = regions.iter().map(|(s, _, _)| *s).filter(|s| *s > addr).min();
+    let next = regions
+        .iter()
+        .map(|(s, _, _)| *s)
+        .filter(|s| *s > addr)
+        .min();
     let size = next.unwrap_or(u64::MAX).saturating_sub(addr).max(1);
     // No permissions: LLDB takes the range as unmapped.
     format!("start:{addr:x};size:{size:x};")
@@ -58,9 +74,18 @@ mod tests {
     #[test]
     fn regions_and_gaps() {
         let regions = [(0x0, 0x20000, "rw"), (0x4000_0000_0000_0000, 0x100, "rx")];
-        assert_eq!(describe(&regions, 0x10), "start:0;size:20000;permissions:rw;");
-        assert_eq!(describe(&regions, 0x20000), "start:20000;size:3ffffffffffe0000;");
-        assert_eq!(describe(&regions, 0x4000_0000_0000_00ff), "start:4000000000000000;size:100;permissions:rx;");
+        assert_eq!(
+            describe(&regions, 0x10),
+            "start:0;size:20000;permissions:rw;"
+        );
+        assert_eq!(
+            describe(&regions, 0x20000),
+            "start:20000;size:3ffffffffffe0000;"
+        );
+        assert_eq!(
+            describe(&regions, 0x4000_0000_0000_00ff),
+            "start:4000000000000000;size:100;permissions:rx;"
+        );
         assert!(describe(&regions, u64::MAX).starts_with("start:ffffffffffffffff;size:1;"));
     }
 }

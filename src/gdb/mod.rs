@@ -59,7 +59,8 @@ pub struct GdbTarget<'d> {
     pub breakpoints: Breakpoints,
     pub watchpoints: crate::watchpoints::Watchpoints,
     /// The memory access of each instruction that carries a watch breakpoint.
-    watch_accesses: std::collections::HashMap<crate::breakpoints::Site, crate::memory_access::Access>,
+    watch_accesses:
+        std::collections::HashMap<crate::breakpoints::Site, crate::memory_access::Access>,
     /// What the last resume packet asked for; the session loop acts on it.
     pub resume_request: Option<ResumeRequest>,
     pub verbose: u8,
@@ -85,7 +86,10 @@ impl<'d> GdbTarget<'d> {
     pub fn current_pc(&self) -> u64 {
         match self.debuggee.stack.first() {
             Some(f) => addr::code_addr(f.module, f.pc),
-            None => self.debuggee.entry_site().map_or(0, |s| addr::code_addr(s.module, s.pc)),
+            None => self
+                .debuggee
+                .entry_site()
+                .map_or(0, |s| addr::code_addr(s.module, s.pc)),
         }
     }
 
@@ -130,7 +134,9 @@ impl Target for GdbTarget<'_> {
         true
     }
 
-    fn support_lldb_register_info_override(&mut self) -> Option<LldbRegisterInfoOverrideOps<'_, Self>> {
+    fn support_lldb_register_info_override(
+        &mut self,
+    ) -> Option<LldbRegisterInfoOverrideOps<'_, Self>> {
         Some(self)
     }
 
@@ -207,7 +213,10 @@ impl MultiThreadBase for GdbTarget<'_> {
         }
     }
 
-    fn list_active_threads(&mut self, thread_is_active: &mut dyn FnMut(Tid)) -> Result<(), Self::Error> {
+    fn list_active_threads(
+        &mut self,
+        thread_is_active: &mut dyn FnMut(Tid),
+    ) -> Result<(), Self::Error> {
         thread_is_active(THREAD);
         Ok(())
     }
@@ -222,7 +231,12 @@ impl MultiThreadBase for GdbTarget<'_> {
 }
 
 impl SingleRegisterAccess<Tid> for GdbTarget<'_> {
-    fn read_register(&mut self, _tid: Tid, reg: WasmRegId, buf: &mut [u8]) -> TargetResult<usize, Self> {
+    fn read_register(
+        &mut self,
+        _tid: Tid,
+        reg: WasmRegId,
+        buf: &mut [u8],
+    ) -> TargetResult<usize, Self> {
         match reg {
             WasmRegId::Pc => {
                 let bytes = self.current_pc().to_le_bytes();
@@ -234,13 +248,22 @@ impl SingleRegisterAccess<Tid> for GdbTarget<'_> {
         }
     }
 
-    fn write_register(&mut self, _tid: Tid, _reg: WasmRegId, _val: &[u8]) -> TargetResult<(), Self> {
+    fn write_register(
+        &mut self,
+        _tid: Tid,
+        _reg: WasmRegId,
+        _val: &[u8],
+    ) -> TargetResult<(), Self> {
         Err(TargetError::NonFatal)
     }
 }
 
 impl LldbRegisterInfoOverride for GdbTarget<'_> {
-    fn lldb_register_info<'a>(&mut self, reg_id: usize, reg_info: Callback<'a>) -> Result<CallbackToken<'a>, Self::Error> {
+    fn lldb_register_info<'a>(
+        &mut self,
+        reg_id: usize,
+        reg_info: Callback<'a>,
+    ) -> Result<CallbackToken<'a>, Self::Error> {
         Ok(match reg_id {
             0 => reg_info.write(Register {
                 name: "pc",
@@ -263,8 +286,12 @@ impl LldbRegisterInfoOverride for GdbTarget<'_> {
 
 /// Copies the window `[offset, offset+length)` of a generated document into `buf` (qXfer reads).
 fn copy_window(doc: &[u8], offset: u64, length: usize, buf: &mut [u8]) -> usize {
-    let Ok(start) = usize::try_from(offset) else { return 0 };
-    let Some(rest) = doc.get(start..) else { return 0 };
+    let Ok(start) = usize::try_from(offset) else {
+        return 0;
+    };
+    let Some(rest) = doc.get(start..) else {
+        return 0;
+    };
     let n = rest.len().min(length).min(buf.len());
     buf[..n].copy_from_slice(&rest[..n]);
     n

@@ -4,8 +4,8 @@
 use super::{Fatal, GdbTarget};
 use gdbstub::common::{Signal, Tid};
 use gdbstub::target::ext::base::multithread::{
-    MultiThreadResume, MultiThreadSchedulerLocking, MultiThreadSchedulerLockingOps, MultiThreadSingleStep,
-    MultiThreadSingleStepOps,
+    MultiThreadResume, MultiThreadSchedulerLocking, MultiThreadSchedulerLockingOps,
+    MultiThreadSingleStep, MultiThreadSingleStepOps,
 };
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -27,7 +27,11 @@ impl MultiThreadResume for GdbTarget<'_> {
         Ok(())
     }
 
-    fn set_resume_action_continue(&mut self, _tid: Tid, _signal: Option<Signal>) -> Result<(), Fatal> {
+    fn set_resume_action_continue(
+        &mut self,
+        _tid: Tid,
+        _signal: Option<Signal>,
+    ) -> Result<(), Fatal> {
         // A step request for the one thread wins over a default continue (`vCont;s:1;c`).
         if self.resume_request != Some(ResumeRequest::Step) {
             self.resume_request = Some(ResumeRequest::Continue);

@@ -32,23 +32,45 @@ impl Wasm for GdbTarget<'_> {
         Ok(())
     }
 
-    fn read_wasm_local(&self, _tid: Tid, frame: usize, local: usize, buf: &mut [u8]) -> Result<usize, Fatal> {
+    fn read_wasm_local(
+        &self,
+        _tid: Tid,
+        frame: usize,
+        local: usize,
+        buf: &mut [u8],
+    ) -> Result<usize, Fatal> {
         let locals = self.debuggee.locals(frame);
         Ok(put(locals.as_ref().and_then(|l| l.get(local)), buf))
     }
 
-    fn read_wasm_stack(&self, _tid: Tid, frame: usize, index: usize, buf: &mut [u8]) -> Result<usize, Fatal> {
+    fn read_wasm_stack(
+        &self,
+        _tid: Tid,
+        frame: usize,
+        index: usize,
+        buf: &mut [u8],
+    ) -> Result<usize, Fatal> {
         // Index 0 is the top of the operand stack; the host lists it bottom first.
         let stack = self.debuggee.operand_stack(frame);
         // `index` comes from the packet: `index + 1` could overflow.
-        let value = stack
-            .as_ref()
-            .and_then(|s| s.len().checked_sub(index.checked_add(1)?).and_then(|i| s.get(i)));
+        let value = stack.as_ref().and_then(|s| {
+            s.len()
+                .checked_sub(index.checked_add(1)?)
+                .and_then(|i| s.get(i))
+        });
         Ok(put(value, buf))
     }
 
-    fn read_wasm_global(&self, _tid: Tid, frame: usize, global: usize, buf: &mut [u8]) -> Result<usize, Fatal> {
-        let Ok(global) = u32::try_from(global) else { return Ok(0) };
+    fn read_wasm_global(
+        &self,
+        _tid: Tid,
+        frame: usize,
+        global: usize,
+        buf: &mut [u8],
+    ) -> Result<usize, Fatal> {
+        let Ok(global) = u32::try_from(global) else {
+            return Ok(0);
+        };
         Ok(put(self.debuggee.global(frame, global).as_ref(), buf))
     }
 }

@@ -21,9 +21,12 @@ fn kind(kind: GdbWatchKind) -> WatchKind {
 impl GdbTarget<'_> {
     fn watchpoint(addr: u64, len: u64, watch: GdbWatchKind) -> Option<Watchpoint> {
         match Location::decode(addr)? {
-            Location::Memory { module, offset } if len > 0 => {
-                Some(Watchpoint { module, start: u64::from(offset), len, kind: kind(watch) })
-            }
+            Location::Memory { module, offset } if len > 0 => Some(Watchpoint {
+                module,
+                start: u64::from(offset),
+                len,
+                kind: kind(watch),
+            }),
             _ => None,
         }
     }
@@ -33,10 +36,16 @@ impl GdbTarget<'_> {
         let mut sites = BTreeSet::new();
         self.watch_accesses.clear();
         for module in self.watchpoints.modules() {
-            let Some(m) = self.debuggee.module(module) else { continue };
-            let Some(info) = m.info.as_ref() else { continue };
+            let Some(m) = self.debuggee.module(module) else {
+                continue;
+            };
+            let Some(info) = m.info.as_ref() else {
+                continue;
+            };
             for func in info.num_imported_funcs()..info.num_funcs() {
-                let Ok(accesses) = info.memory_accesses(&m.bytes, func) else { continue };
+                let Ok(accesses) = info.memory_accesses(&m.bytes, func) else {
+                    continue;
+                };
                 for (pc, access) in accesses {
                     if self.watchpoints.wants(module, &access) {
                         sites.insert(Site { module, pc });
@@ -68,15 +77,29 @@ impl GdbTarget<'_> {
 }
 
 impl HwWatchpoint for GdbTarget<'_> {
-    fn add_hw_watchpoint(&mut self, addr: u64, len: u64, watch: GdbWatchKind) -> TargetResult<bool, Self> {
-        let Some(w) = Self::watchpoint(addr, len, watch) else { return Err(TargetError::NonFatal) };
+    fn add_hw_watchpoint(
+        &mut self,
+        addr: u64,
+        len: u64,
+        watch: GdbWatchKind,
+    ) -> TargetResult<bool, Self> {
+        let Some(w) = Self::watchpoint(addr, len, watch) else {
+            return Err(TargetError::NonFatal);
+        };
         self.watchpoints.add(w);
         self.refresh_watch_sites();
         Ok(true)
     }
 
-    fn remove_hw_watchpoint(&mut self, addr: u64, len: u64, watch: GdbWatchKind) -> TargetResult<bool, Self> {
-        let Some(w) = Self::watchpoint(addr, len, watch) else { return Err(TargetError::NonFatal) };
+    fn remove_hw_watchpoint(
+        &mut self,
+        addr: u64,
+        len: u64,
+        watch: GdbWatchKind,
+    ) -> TargetResult<bool, Self> {
+        let Some(w) = Self::watchpoint(addr, len, watch) else {
+            return Err(TargetError::NonFatal);
+        };
         self.watchpoints.remove(&w);
         self.refresh_watch_sites();
         Ok(true)

@@ -611,8 +611,13 @@ pub fn data_symbol_address(wasm: &[u8], name: &str) -> u64 {
         })
         .expect("llvm-dwarfdump-22");
     let text = String::from_utf8_lossy(&text.stdout);
-    let at = text.find("DW_OP_addr 0x").unwrap_or_else(|| panic!("no address for {name}: {text}"));
-    let hex: String = text[at + 13..].chars().take_while(char::is_ascii_hexdigit).collect();
+    let at = text
+        .find("DW_OP_addr 0x")
+        .unwrap_or_else(|| panic!("no address for {name}: {text}"));
+    let hex: String = text[at + 13..]
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
     u64::from_str_radix(&hex, 16).unwrap()
 }
 
@@ -624,11 +629,14 @@ pub fn program_module(wasm: &[u8]) -> Vec<u8> {
         return wasm.to_vec();
     }
     for payload in Parser::new(0).parse_all(wasm) {
-        if let Ok(Payload::ModuleSection { unchecked_range, .. }) = payload {
+        if let Ok(Payload::ModuleSection {
+            unchecked_range, ..
+        }) = payload
+        {
             let module = &wasm[unchecked_range.start as usize..unchecked_range.end as usize];
-            let has_dwarf = Parser::new(0).parse_all(module).any(|p| {
-                matches!(p, Ok(Payload::CustomSection(c)) if c.name() == ".debug_info")
-            });
+            let has_dwarf = Parser::new(0)
+                .parse_all(module)
+                .any(|p| matches!(p, Ok(Payload::CustomSection(c)) if c.name() == ".debug_info"));
             if has_dwarf {
                 return module.to_vec();
             }

@@ -240,16 +240,12 @@ impl Client {
 
     fn read_ack(&mut self) -> io::Result<u8> {
         let deadline = Instant::now() + self.timeout;
-        loop {
-            match self.read_byte(deadline)? {
-                b @ (b'+' | b'-') => return Ok(b),
-                other => {
-                    return Err(io::Error::new(
-                        ErrorKind::InvalidData,
-                        format!("expected ack, got byte {other:#04x}"),
-                    ));
-                }
-            }
+        match self.read_byte(deadline)? {
+            b @ (b'+' | b'-') => Ok(b),
+            other => Err(io::Error::new(
+                ErrorKind::InvalidData,
+                format!("expected ack, got byte {other:#04x}"),
+            )),
         }
     }
 
@@ -358,7 +354,7 @@ pub fn hex_encode(bytes: &[u8]) -> String {
 
 /// Parses hex text into bytes; `None` if it is not even-length hex.
 pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
