@@ -33,4 +33,11 @@ if [ -z "${RUST_TEST_THREADS:-}" ]; then
 fi
 
 echo "==> cargo test (RUST_TEST_THREADS=$RUST_TEST_THREADS)"
-exec cargo test "$@"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test "$@" 2>&1 | tee "$log" || status=$?
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i + 1) ~ /^passed/) p += $i; if ($(i + 1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
