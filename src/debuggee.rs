@@ -35,6 +35,7 @@ pub struct Debuggee<'d> {
     /// The first instance of each module, for memory accesses that name no frame.
     instances: HashMap<u32, host::Instance>,
     pub stack: Vec<Frame>,
+    module_of_instance: HashMap<u64, u32>,
 }
 
 /// Why a debuggee access failed (mapped to an `E..` reply by the protocol layer).
@@ -94,6 +95,7 @@ impl<'d> Debuggee<'d> {
             index_by_id,
             instances: HashMap::new(),
             stack: Vec::new(),
+            module_of_instance: HashMap::new(),
         };
         debuggee.refresh_instances();
         debuggee
@@ -119,6 +121,17 @@ impl<'d> Debuggee<'d> {
     /// Re-reads the call stack; call at every stop. Frames whose module or pc cannot be read are
     /// skipped rather than failing the stop.
     pub fn refresh_stack(&mut self) {
+        self.read_stack(usize::MAX);
+    }
+
+    /// Reads only the innermost frame, for the many stops that are decided by it alone (a watched
+    /// store that misses). `stack` then holds just that frame until the next refresh.
+    pub fn refresh_top(&mut self) -> Option<FrameSite> {
+        self.read_stack(1);
+        self.stack.first().map(|f| FrameSite { module: f.module, pc: f.pc })
+    }
+
+    fn read_stack(&mut self, limit: usize) {
         self.stack.clear();
         if self.instances.len() < self.modules.len() {
             self.refresh_instances();
@@ -126,11 +139,12 @@ impl<'d> Debuggee<'d> {
         for exit in self.host.exit_frames() {
             let mut next = Some(exit);
             while let Some(frame) = next {
+                if self.stack.len() >= limit {
+                    return;
+                }
                 next = frame.parent_frame(self.host).ok().flatten();
                 let instance = frame.get_instance(self.host).ok();
-                let module = instance
-                    .as_ref()
-                    .and_then(|i| self.module_index(&i.get_module(self.host)));
+                let module = instance.as_ref().and_then(|i| self.instance_module(i));
                 let (Some(module), Ok(pc)) = (module, frame.get_pc(self.host)) else {
                     continue;
                 };
@@ -142,6 +156,18 @@ impl<'d> Debuggee<'d> {
                 });
             }
         }
+    }
+
+    /// The protocol index of an instance's module, remembered per instance: every stop asks it
+    /// for every frame.
+    fn instance_module(&mut self, instance: &host::Instance) -> Option<u32> {
+        let id = instance.unique_id();
+        if let Some(&module) = self.module_of_instance.get(&id) {
+            return Some(module);
+        }
+        let module = self.module_index(&instance.get_module(self.host))?;
+        self.module_of_instance.insert(id, module);
+        Some(module)
     }
 
     pub fn frame_sites(&self) -> Vec<FrameSite> {
