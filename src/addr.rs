@@ -91,6 +91,25 @@ pub fn exact_range(offset: u64, len: usize, size: u64) -> Option<Range<u64>> {
     (end <= size).then_some(offset..end)
 }
 
+/// One region of the address space: start, length, permissions (`r`, `w`, `x`).
+pub type Region = (u64, u64, &'static str);
+
+/// A `qMemoryRegionInfo` reply body for `addr`: the region containing it, or the unmapped gap
+/// from `addr` to the next region (no permissions: LLDB takes the range as unmapped).
+pub fn describe_region(regions: &[Region], addr: u64) -> String {
+    if let Some((start, len, perms)) = regions.iter().find(|(s, l, _)| addr >= *s && addr - s < *l)
+    {
+        return format!("start:{start:x};size:{len:x};permissions:{perms};");
+    }
+    let next = regions
+        .iter()
+        .map(|(s, _, _)| *s)
+        .filter(|s| *s > addr)
+        .min();
+    let size = next.unwrap_or(u64::MAX).saturating_sub(addr).max(1);
+    format!("start:{addr:x};size:{size:x};")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +173,24 @@ mod tests {
         ];
         assert_eq!(module_order(&no_dwarf), vec![1, 0]);
         assert!(module_order(&[]).is_empty());
+    }
+
+    #[test]
+    fn regions_and_gaps() {
+        let regions = [(0x0, 0x20000, "rw"), (0x4000_0000_0000_0000, 0x100, "rx")];
+        assert_eq!(
+            describe_region(&regions, 0x10),
+            "start:0;size:20000;permissions:rw;"
+        );
+        assert_eq!(
+            describe_region(&regions, 0x20000),
+            "start:20000;size:3ffffffffffe0000;"
+        );
+        assert_eq!(
+            describe_region(&regions, 0x4000_0000_0000_00ff),
+            "start:4000000000000000;size:100;permissions:rx;"
+        );
+        assert!(describe_region(&regions, u64::MAX).starts_with("start:ffffffffffffffff;size:1;"));
     }
 
     #[test]

@@ -128,7 +128,10 @@ impl<'d> Debuggee<'d> {
     /// store that misses). `stack` then holds just that frame until the next refresh.
     pub fn refresh_top(&mut self) -> Option<FrameSite> {
         self.read_stack(1);
-        self.stack.first().map(|f| FrameSite { module: f.module, pc: f.pc })
+        self.stack.first().map(|f| FrameSite {
+            module: f.module,
+            pc: f.pc,
+        })
     }
 
     fn read_stack(&mut self, limit: usize) {

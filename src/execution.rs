@@ -187,10 +187,17 @@ impl Execution {
         // frequent stop while a watchpoint is set: decide it from the innermost frame alone.
         if self.pending_watch.is_none() {
             if let Some(top) = target.debuggee.refresh_top() {
-                let site = Site { module: top.module, pc: top.pc };
+                let site = Site {
+                    module: top.module,
+                    pc: top.pc,
+                };
                 let only_watch = target.breakpoints.is_watch_site(site)
                     && !target.breakpoints.has_user(site)
-                    && !target.breakpoints.step_targets().iter().any(|t| t.site == site);
+                    && !target
+                        .breakpoints
+                        .step_targets()
+                        .iter()
+                        .any(|t| t.site == site);
                 if only_watch && target.watch_hit(site).is_none() {
                     return Outcome::Running;
                 }

@@ -5,11 +5,8 @@
 //! Answering every address, gaps included, lets such simple expressions evaluate.
 
 use super::GdbTarget;
-use crate::addr::{Location, code_addr};
+use crate::addr::{Location, Region, code_addr, describe_region};
 use crate::packet_guard::frame;
-
-/// One region of the synthetic address space: start, length, permissions.
-type Region = (u64, u64, &'static str);
 
 impl GdbTarget<'_> {
     fn regions(&self) -> Vec<Region> {
@@ -47,45 +44,6 @@ impl GdbTarget<'_> {
         else {
             return Some(frame("E.malformed qMemoryRegionInfo"));
         };
-        Some(frame(&describe(&self.regions(), addr)))
-    }
-}
-
-/// The region containing `addr`, or the unmapped gap from `addr` to the next region.
-fn describe(regions: &[Region], addr: u64) -> String {
-    if let Some((start, len, perms)) = regions.iter().find(|(s, l, _)| addr >= *s && addr - s < *l)
-    {
-        return format!("start:{start:x};size:{len:x};permissions:{perms};");
-    }
-    let next = regions
-        .iter()
-        .map(|(s, _, _)| *s)
-        .filter(|s| *s > addr)
-        .min();
-    let size = next.unwrap_or(u64::MAX).saturating_sub(addr).max(1);
-    // No permissions: LLDB takes the range as unmapped.
-    format!("start:{addr:x};size:{size:x};")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::describe;
-
-    #[test]
-    fn regions_and_gaps() {
-        let regions = [(0x0, 0x20000, "rw"), (0x4000_0000_0000_0000, 0x100, "rx")];
-        assert_eq!(
-            describe(&regions, 0x10),
-            "start:0;size:20000;permissions:rw;"
-        );
-        assert_eq!(
-            describe(&regions, 0x20000),
-            "start:20000;size:3ffffffffffe0000;"
-        );
-        assert_eq!(
-            describe(&regions, 0x4000_0000_0000_00ff),
-            "start:4000000000000000;size:100;permissions:rx;"
-        );
-        assert!(describe(&regions, u64::MAX).starts_with("start:ffffffffffffffff;size:1;"));
+        Some(frame(&describe_region(&self.regions(), addr)))
     }
 }
