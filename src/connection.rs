@@ -31,6 +31,11 @@ impl ReplyBuffer {
         self.0.borrow_mut().extend_from_slice(bytes);
     }
 
+    /// Lets the session write a large reply in place (binary memory reads).
+    pub fn append_with<R>(&self, write: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        write(&mut self.0.borrow_mut())
+    }
+
     pub fn len(&self) -> usize {
         self.0.borrow().len()
     }

@@ -6,6 +6,7 @@
 
 pub mod addr;
 pub mod args;
+pub mod binary_reply;
 pub mod breakpoints;
 pub mod bytecode;
 pub mod memory_access;

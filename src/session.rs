@@ -201,12 +201,12 @@ pub async fn run(
                                 && bytes.starts_with(b"$x") =>
                         {
                             let body = &bytes[1..bytes.len().saturating_sub(3)];
-                            if let Some(reply) = target.binary_read_reply(body) {
+                            client.replies.append_with(|out| {
                                 if !guard.no_ack {
-                                    client.replies.push_raw(b"+");
+                                    out.push(b'+');
                                 }
-                                client.replies.push_raw(&reply);
-                            }
+                                target.binary_read_reply(body, out)
+                            });
                         }
                         Action::Pass(bytes)
                             if matches!(machine, GdbStubStateMachine::Idle(_))
@@ -347,7 +347,25 @@ fn recover<'a, 'd>(
 /// Another client while one is attached: tell it why, and close.
 async fn refuse(stream: wstd::net::TcpStream) {
     let mut client = Client::new(stream);
-    let _ = client
+    if !client
         .send_raw(&frame("E.another debugger is attached to this program"))
+        .await
+    {
+        return;
+    }
+    // Closing a socket with unread input makes the kernel reset the connection, and a reset can
+    // discard the refusal before the visitor reads it. Take in what the visitor already sent; the
+    // bounds keep a flooding visitor from holding up the attached debugger.
+    const DRAIN_READS: usize = 8;
+    const QUIET: std::time::Duration = std::time::Duration::from_millis(5);
+    for _ in 0..DRAIN_READS {
+        let received = future::or(async { client.read().await }, async {
+            wstd::task::sleep(QUIET.into()).await;
+            0
+        })
         .await;
+        if received == 0 {
+            break;
+        }
+    }
 }
