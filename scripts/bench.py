@@ -4,15 +4,18 @@
 Builds the component and the benchmark debuggees, then measures, with medians of several runs:
   1. LLDB 22 `process connect` -> `b main` -> `continue` -> `bt` on a ~16 MB debug module
      (bench/large-app), against `target create` + `b main` on the same file, plus a packet count
-     and memory-read analysis from LLDB's own `gdb-remote packets` log;
-  2. raw RSP `m` throughput reading module 0's image, against a loopback RSP server in this
-     process that serves the same bytes (the ceiling of this client);
+     and memory-read analysis from LLDB's own `gdb-remote packets` log; the same session through
+     a proxy that answers LLDB's image reads instantly (LLDB's own floor for reading the image
+     over RSP), and with the stub started with `--program PATH` (LLDB loads the file itself);
+  2. raw RSP `x` and `m` throughput reading module 0's image, against a loopback RSP server
+     process that serves the same bytes pre-encoded (the ceiling of this client);
   3. the breakpoint-hit cycle (`vCont;c` -> stop -> `qWasmCallStack` -> `qWasmLocal`);
   4. `vCont;s` round trips, and LLDB `next` over tests/fixtures/c/app.c's straight20().
 It is a benchmark, not a test: it prints figures and only fails when it cannot measure.
 """
 
 import argparse
+import multiprocessing
 import os
 import re
 import shutil
@@ -33,6 +36,8 @@ HOT_LOOP_SRC = ROOT / "bench" / "c" / "hot_loop.c"
 APP_C_SRC = ROOT / "tests" / "fixtures" / "c" / "app.c"
 
 CODE_BASE = 0x4000_0000_0000_0000
+# LLDB 22's binary read size: its 128 KiB cap less 70 bytes of packet overhead.
+LLDB_X_READ = 0x1FFBA
 LISTEN_RE = re.compile(rb"listening on (\d+\.\d+\.\d+\.\d+:\d+)")
 # The stub may take a while to compile a 16 MB module on a loaded 2-core machine.
 STARTUP_TIMEOUT = 180.0
@@ -205,9 +210,9 @@ def line_of_mark(path, mark):
 class Stub:
     """`wasmtime run` with the debug component, until its process ends or is killed."""
 
-    def __init__(self, tools, wasm, program_args=()):
+    def __init__(self, tools, wasm, program_args=(), stub_args=()):
         cmd = [tools["wasmtime"], "run", "-D", f"debugger={COMPONENT}", "-D", "arg=127.0.0.1:0",
-               str(wasm), *map(str, program_args)]
+               *(t for a in stub_args for t in ("-D", f"arg={a}")), str(wasm), *map(str, program_args)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         self.stderr = bytearray()
@@ -377,8 +382,15 @@ def packet_size(supported):
     return int(m.group(1), 16)
 
 
-def read_image(client, base, length, chunk):
-    """Reads [base, base+length) with `m` packets of up to `chunk` bytes. Returns the bytes, the
+def escape_binary(data):
+    # `}` first, so the escapes added for the other bytes are not escaped again.
+    for special in (b"}", b"#", b"$", b"*"):
+        data = data.replace(special, b"}" + bytes([special[0] ^ 0x20]))
+    return data
+
+
+def read_image(client, base, length, chunk, kind="m"):
+    """Reads [base, base+length) with `m` (hex) or `x` (binary) packets of up to `chunk` bytes. Returns the bytes, the
     seconds spent between sending each request and receiving its whole reply (decoding happens
     outside that window, so the figure is the stub's and the wire's, not Python's) and the reply
     bytes as sent (after the stub's run-length encoding)."""
@@ -387,7 +399,7 @@ def read_image(client, base, length, chunk):
     wire_bytes = 0
     while len(out) < length:
         n = min(chunk, length - len(out))
-        request = b"m%x,%x" % (base + len(out), n)
+        request = b"%s%x,%x" % (kind.encode(), base + len(out), n)
         t0 = time.perf_counter()
         client.send(request)
         raw = client.recv_raw()
@@ -396,7 +408,7 @@ def read_image(client, base, length, chunk):
         reply = unescape(raw)
         if not reply or (reply[0:1] == b"E" and len(reply) == 3):
             raise BenchError(f"{request.decode()} failed: {reply[:20]!r}")
-        out += bytes.fromhex(reply.decode())
+        out += bytes.fromhex(reply.decode()) if kind == "m" else reply
     return bytes(out), wire, wire_bytes
 
 
@@ -410,20 +422,24 @@ def connect_raw(stub):
 
 
 class LoopbackServer:
-    """Serves `m` reads of `image` at CODE_BASE over loopback RSP: the same client, framing and
+    """Serves `m` and `x` reads of `image` at CODE_BASE over loopback RSP: the same client, framing and
     hex encoding as against the stub, with no debugger behind it, i.e. this client's ceiling."""
 
     def __init__(self, image):
         self.image = image
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.host_port = self.listener.getsockname()
-        threading.Thread(target=self._serve, daemon=True).start()
+        # A process of its own, so the server does not share the client's interpreter lock.
+        multiprocessing.get_context("fork").Process(target=self._serve, daemon=True).start()
 
     def _serve(self):
         conn, _ = self.listener.accept()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         buf = bytearray()
         ack = True
+        # Encoded once (the first, untimed pass) and then served as they are: a Python encoder
+        # would otherwise be what this reference measures.
+        replies = {}
         while True:
             end = buf.find(b"#")
             if end < 0 or len(buf) < end + 3:
@@ -439,10 +455,14 @@ class LoopbackServer:
                 conn.sendall(b"+")
             if payload == b"QStartNoAckMode":
                 reply = b"OK"
-            elif payload.startswith(b"m"):
-                addr, n = (int(x, 16) for x in payload[1:].split(b","))
-                off = addr - CODE_BASE
-                reply = self.image[off:off + n].hex().encode()
+            elif payload[:1] in (b"m", b"x"):
+                if payload not in replies:
+                    addr, n = (int(x, 16) for x in payload[1:].split(b","))
+                    data = self.image[addr - CODE_BASE:addr - CODE_BASE + n]
+                    body = data.hex().encode() if payload[:1] == b"m" else escape_binary(data)
+                    replies[payload] = b"$" + body + b"#" + checksum(body)
+                conn.sendall(replies[payload])
+                continue
             elif payload == b"k":
                 conn.close()
                 return
@@ -451,6 +471,75 @@ class LoopbackServer:
             conn.sendall(b"$" + reply + b"#" + checksum(reply))
             if payload == b"QStartNoAckMode":
                 ack = False
+
+
+class InstantImageProxy:
+    """Stands between LLDB and the stub, answering LLDB's reads of module 0's image itself from
+    the .wasm file, framed ahead of time, and passing everything else through. LLDB connecting
+    through it shows what reading the image over RSP costs LLDB itself: the floor no stub can
+    beat while LLDB reads the image from memory."""
+
+    frames = {}  # (offset, length) -> framed reply, shared so repeated sessions find them ready
+
+    def __init__(self, stub, image):
+        self.stub, self.image = stub, image
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.addr = "%s:%d" % self.listener.getsockname()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def frame(self, offset, length):
+        key = (offset, length)
+        if key not in self.frames:
+            data = escape_binary(self.image[offset:offset + length])
+            self.frames[key] = b"$" + data + b"#" + checksum(data)
+        return self.frames[key]
+
+    def _pump(self, src, dst):
+        while True:
+            chunk = src.recv(1 << 20)
+            if not chunk:
+                dst.close()
+                return
+            with self.lock:
+                dst.sendall(chunk)
+
+    def _serve(self):
+        lldb, _ = self.listener.accept()
+        stub = socket.create_connection(self.stub.host_port)
+        for s in (lldb, stub):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        threading.Thread(target=self._pump, args=(stub, lldb), daemon=True).start()
+        buf = bytearray()
+        no_ack = False
+        while True:
+            chunk = lldb.recv(1 << 16)
+            if not chunk:
+                stub.close()
+                return
+            buf += chunk
+            while buf:
+                if buf[0] != ord("$"):
+                    start = buf.find(b"$")
+                    passed = bytes(buf if start < 0 else buf[:start])
+                    del buf[:len(passed)]
+                    stub.sendall(passed)
+                    continue
+                end = buf.find(b"#")
+                if end < 0 or len(buf) < end + 3:
+                    break
+                packet = bytes(buf[:end + 3])
+                del buf[:end + 3]
+                no_ack = no_ack or packet.startswith(b"$QStartNoAckMode#")
+                m = re.match(rb"\$x([0-9a-f]+),([0-9a-f]+)#", packet)
+                addr = int(m.group(1), 16) if m else 0
+                if no_ack and m and addr >> 32 == CODE_BASE >> 32 and int(m.group(2), 16):
+                    offset = addr - CODE_BASE
+                    if offset < len(self.image):
+                        with self.lock:
+                            lldb.sendall(self.frame(offset, int(m.group(2), 16)))
+                        continue
+                stub.sendall(packet)
 
 
 # ----------------------------------------------------------------------------- LLDB
@@ -574,13 +663,23 @@ def bench_lldb_large(tools, wasm, runs, workdir, python):
     # An empty directory: LLDB resolves the stub's library name relative to its cwd and would
     # quietly load a local file of that name instead of reading the module from the stub.
     cwd = Path(tempfile.mkdtemp(prefix="lldb-", dir=workdir))
-    remote, local, bare = [], [], []
+    remote, local, bare, instant, program = [], [], [], [], []
     steps = ["b main", "continue", "bt"]
     expect = ["stop reason = breakpoint 1.1", "large_app::main", "exited with status"]
+    image = Path(wasm).read_bytes()
+    program_arg = [f"--program={Path(wasm).resolve()}"]
+    # Frames the proxy's replies ahead of the timed sessions.
+    with Stub(tools, wasm) as stub:
+        run_lldb(tools, [connect_cmd(InstantImageProxy(stub, image)), *steps, "process kill"], cwd, expect)
     for _ in range(runs):
         with Stub(tools, wasm) as stub:
             elapsed, _ = run_lldb(tools, [connect_cmd(stub), *steps, "process kill"], cwd, expect)
         remote.append(elapsed)
+        with Stub(tools, wasm) as stub:
+            proxy = InstantImageProxy(stub, image)
+            instant.append(run_lldb(tools, [connect_cmd(proxy), *steps, "process kill"], cwd, expect)[0])
+        with Stub(tools, wasm, stub_args=program_arg) as stub:
+            program.append(run_lldb(tools, [connect_cmd(stub), *steps, "process kill"], cwd, expect)[0])
         elapsed, _ = run_lldb(tools, [f"target create {wasm}", "b main"], cwd,
                               ["Breakpoint 1: where = ", "large_app::main"])
         local.append(elapsed)
@@ -607,6 +706,10 @@ def bench_lldb_large(tools, wasm, runs, workdir, python):
     with Stub(tools, wasm) as stub:
         run_lldb(tools, [f"log enable -T -f {packet_log} gdb-remote packets", connect_cmd(stub),
                          *steps, "process kill"], cwd, expect)
+    program_log = workdir / "lldb-large-program-packets.log"
+    with Stub(tools, wasm, stub_args=program_arg) as stub:
+        run_lldb(tools, [f"log enable -T -f {program_log} gdb-remote packets", connect_cmd(stub),
+                         *steps, "process kill"], cwd, expect)
     stray = list(cwd.iterdir())
     if stray:
         raise BenchError(f"LLDB's working directory was not left empty: {stray}")
@@ -615,7 +718,8 @@ def bench_lldb_large(tools, wasm, runs, workdir, python):
     if packets["connect_read_bytes"] < 0.9 * size:
         raise BenchError(f"LLDB read only {packets['connect_read_bytes']} bytes of the {size}-byte module "
                          "from the stub: it must have loaded a local copy, so the figure is not the stub's")
-    return {"remote": remote, "local": local, "bare": bare, "phases": phases, "packets": packets}
+    return {"remote": remote, "local": local, "bare": bare, "phases": phases, "packets": packets,
+            "instant": instant, "program": program, "program_packets": analyse_packet_log(program_log)}
 
 
 def bench_read_throughput(tools, wasm, passes):
@@ -637,13 +741,17 @@ def bench_read_throughput(tools, wasm, passes):
         chunk = (psize - 16) // 2
         # 0xffdd is the read size LLDB 22 chose in our logs; compare it to the largest allowed.
         image = None
-        for label, size in (("advertised", chunk), ("lldb", 0xFFDD)):
+        for label, size, kind in (("advertised", chunk, "m"), ("lldb", 0xFFDD, "m"),
+                                  ("binary", LLDB_X_READ, "x")):
             rates = []
             for _ in range(passes):
-                image, wire, wire_bytes = read_image(client, CODE_BASE, length, size)
+                image, wire, wire_bytes = read_image(client, CODE_BASE, length, size, kind)
                 rates.append(length / wire / 1e6)
+                if image != Path(wasm).read_bytes():
+                    raise BenchError(f"the module image read with `{kind}` differs from the file on disk")
             results[label] = (size, rates)
-        results["wire_per_byte"] = wire_bytes / length
+            if label == "advertised":
+                results["wire_per_byte"] = wire_bytes / length
         client.send("k")
         client.close()
     if image != Path(wasm).read_bytes():
@@ -652,13 +760,14 @@ def bench_read_throughput(tools, wasm, passes):
     server = LoopbackServer(image)
     client = Rsp(server.host_port)
     client.no_ack()
-    rates = []
-    for _ in range(passes):
-        _, wire, _ = read_image(client, CODE_BASE, length, chunk)
-        rates.append(length / wire / 1e6)
+    for label, size, kind in (("ceiling", chunk, "m"), ("ceiling_x", LLDB_X_READ, "x")):
+        rates = []
+        for _ in range(passes + 1):
+            _, wire, _ = read_image(client, CODE_BASE, length, size, kind)
+            rates.append(length / wire / 1e6)
+        results[label] = (size, rates[1:])
     client.send("k")
     client.close()
-    results["ceiling"] = (chunk, rates)
     results["length"] = length
     results["packet_size"] = psize
     return results
@@ -888,11 +997,13 @@ def report(args, tools, wasm, large, reads, raw, nxt, total_s):
     reproduce = reproduce_command(args)
     size_mb = wasm["large"].stat().st_size / 1e6
     pk = large["packets"]
+    ppk = large["program_packets"]
     remote, local, bare = median(large["remote"]), median(large["local"]), median(large["bare"])
     adv_chunk, adv_rates = reads["advertised"]
     lldb_chunk, lldb_rates = reads["lldb"]
     _, ceil_rates = reads["ceiling"]
     adv, ceil, lldb_rate = median(adv_rates), median(ceil_rates), median(lldb_rates)
+    x_rate, x_ceil = median(reads["binary"][1]), median(reads["ceiling_x"][1])
     hit, step, ping = median(raw["cycles"]), median(raw["steps"]), median(raw["pings"])
     w, wo = median(nxt["with"]), median(nxt["without"])
     # Pairs ran back to back, so the median of their differences resists drifting load better
@@ -914,6 +1025,13 @@ def report(args, tools, wasm, large, reads, raw, nxt, total_s):
          "target create + b main (local file)", fmt_s(local), f"{remote / local:.1f}x",
          f"{size_mb:.1f} MB module; sessions {', '.join(f'{x:.2f}' for x in large['remote'])} s; "
          f"LLDB start+exit alone {fmt_s(bare)}"],
+        ["   same, image reads answered instantly by a proxy", fmt_s(median(large["instant"])),
+         "target create + b main (local file)", fmt_s(local), f"{median(large['instant']) / local:.1f}x",
+         "LLDB's own cost of reading the image over RSP: no stub can do better through memory reads"],
+        ["   same, stub started with --program PATH", fmt_s(median(large["program"])),
+         "target create + b main (local file)", fmt_s(local), f"{median(large['program']) / local:.1f}x",
+         f"LLDB loads the file itself; {ppk['connect']} packets before the first resume, "
+         f"{ppk['connect_read_bytes'] / 1e3:.0f} kB read from the stub"],
         ["   by command, timed inside LLDB", phase_note + " s" if phases else "n/a", "", "", "",
          "separate sessions; `script` timestamps"],
         ["   packets LLDB sent before the first resume", str(pk["connect"]), "", "", "",
@@ -922,11 +1040,13 @@ def report(args, tools, wasm, large, reads, raw, nxt, total_s):
          f"{pk['connect_read_bytes'] / 1e6:.1f} MB requested, largest {pk['max_read']:#x}; "
          f"session: {pk['m_reads']} m + {pk['x_reads']} x"],
         ["2. raw RSP module image read, m sized by PacketSize", f"{adv:.1f} MB/s",
-         "same client, in-process loopback server", f"{ceil:.1f} MB/s", f"{adv / ceil:.2f}x",
+         "same client, loopback server (pre-encoded replies)", f"{ceil:.1f} MB/s", f"{adv / ceil:.2f}x",
          f"PacketSize {reads['packet_size']:#x} -> m of {adv_chunk:#x} bytes; {reads['length'] / 1e6:.1f} MB image; "
          f"{reads['wire_per_byte']:.2f} reply bytes per image byte (RLE)"],
         ["   same, m of LLDB's size", f"{lldb_rate:.1f} MB/s", "m sized by PacketSize", f"{adv:.1f} MB/s",
          f"{lldb_rate / adv:.2f}x", f"m of {lldb_chunk:#x} bytes, as LLDB 22 sends"],
+        ["   same, x (binary) of LLDB's size", f"{x_rate:.1f} MB/s", "same client, loopback server (pre-encoded replies)",
+         f"{x_ceil:.1f} MB/s", f"{x_rate / x_ceil:.2f}x", f"x of {LLDB_X_READ:#x} bytes, what LLDB 22 reads images with"],
         ["3. breakpoint-hit cycle (raw RSP)", fmt_ms(hit), "empty-reply packet round trip", fmt_ms(ping),
          f"{hit / ping:.1f}x", f"{len(raw['cycles'])} hits; p90 {statistics.quantiles(raw['cycles'], n=10)[-1]:.3f} ms; "
          + ", ".join(f"{k} {median(v):.3f}" for k, v in raw["parts"].items()) + " ms"],
@@ -971,8 +1091,15 @@ def report(args, tools, wasm, large, reads, raw, nxt, total_s):
     print("|---|---|---|---|")
     print(f"| LLDB `process connect`, `b main`, `continue`, `bt` on a {size_mb:.0f} MB debug module | "
           f"{fmt_s(remote)} | {fmt_s(local)} (`target create` + `b main` on the local file) | {remote / local:.1f}x |")
-    print(f"| Packets LLDB sends before the first resume | {pk['connect']} ({pk['connect_reads']} memory reads) | | |")
-    print(f"| Module image read over raw RSP | {adv:.0f} MB/s | {ceil:.0f} MB/s (same client, loopback server) | "
+    print(f"| same, image reads answered instantly by a proxy (LLDB's floor) | {fmt_s(median(large['instant']))} | "
+          f"{fmt_s(local)} | {median(large['instant']) / local:.1f}x |")
+    print(f"| same, stub started with `--program PATH` (LLDB loads the file) | {fmt_s(median(large['program']))} | "
+          f"{fmt_s(local)} | {median(large['program']) / local:.1f}x |")
+    print(f"| Packets LLDB sends before the first resume | {pk['connect']} ({pk['connect_reads']} memory reads); "
+          f"with `--program`: {ppk['connect']} ({ppk['connect_reads']} reads) | | |")
+    print(f"| Module image read over raw RSP, binary `x` of LLDB's size | {x_rate:.0f} MB/s | {x_ceil:.0f} MB/s "
+          f"(same client, loopback server) | {x_rate / x_ceil:.2f}x |")
+    print(f"| same, hex `m` sized by `PacketSize` | {adv:.0f} MB/s | {ceil:.0f} MB/s (same client, loopback server) | "
           f"{adv / ceil:.2f}x |")
     print(f"| Breakpoint hit + `qWasmCallStack` + `qWasmLocal` | {fmt_ms(hit)} | "
           f"{fmt_ms(ping)} (empty-reply round trip) | {hit / ping:.1f}x |")

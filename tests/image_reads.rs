@@ -1,10 +1,12 @@
 //! Module images as LLDB reads them at connect: every byte served over `x` (binary) and `m` (hex)
 //! is the module's own bytecode, in LLDB 22's read size, across escaped bytes and at the image's
-//! end; linear memory reads agree between the two packet kinds.
+//! end; linear memory reads agree between the two packet kinds; with `--program` LLDB reads the
+//! file instead.
 
 mod common;
 
 use common::fixtures;
+use common::lldb::Batch;
 use common::rsp::{Client, hex_decode};
 use common::{Debuggee, line_of};
 use std::path::Path;
@@ -105,4 +107,69 @@ fn linear_memory_reads_agree_between_binary_and_hex() {
     let hex = hex_decode(&reply).unwrap_or_else(|| panic!("`m` at {addr:#x}: {reply:.80}"));
     assert_eq!(binary.len(), 0x400);
     assert_eq!(binary, hex);
+}
+
+/// Bytes LLDB read from module images, from its `gdb-remote packets` log.
+fn image_bytes_read(log: &str) -> u64 {
+    log.lines()
+        .filter(|line| line.contains("send packet: $") && !line.contains("history["))
+        .filter_map(|line| {
+            let body = line.split("send packet: $").nth(1)?.split('#').next()?;
+            let (addr, len) = body.strip_prefix(['x', 'm'])?.split_once(',')?;
+            let addr = u64::from_str_radix(addr, 16).ok()?;
+            let len = u64::from_str_radix(len, 16).ok()?;
+            (addr >= CODE_BASE).then_some(len)
+        })
+        .sum()
+}
+
+/// A plain `process connect` makes LLDB read the whole module image over the connection; with
+/// `--program PATH` (what the LLDB launcher passes) LLDB loads symbols from that file and reads
+/// next to nothing, which is what makes attaching to a large debug build fast.
+#[test]
+fn with_the_program_path_lldb_reads_symbols_from_the_file_not_the_connection() {
+    let wasm = fixtures::c_app();
+    let size = fixtures::read(&wasm).len() as u64;
+    for with_program in [false, true] {
+        let log = std::env::temp_dir().join(format!(
+            "wasm-gdbstub-image-reads-{}-{with_program}.log",
+            std::process::id()
+        ));
+        let program = format!("--program={}", wasm.display());
+        let stub_args: &[&str] = if with_program { &[&program] } else { &[] };
+        let mut debuggee = Debuggee::builder(&wasm).stub_args(stub_args).spawn();
+        let run = Batch::new(debuggee.addr())
+            .before_connect(&[&format!(
+                "log enable -f {} gdb-remote packets",
+                log.display()
+            )])
+            .commands(&[
+                "breakpoint set --name fact",
+                "continue",
+                "frame variable n",
+                "breakpoint delete --force",
+                "continue",
+            ])
+            .run();
+        assert!(run.contains("(int) n = 6"), "{}", run.transcript());
+        assert!(
+            run.contains("exited with status = 0"),
+            "{}",
+            run.transcript()
+        );
+        debuggee.wait_exit(Duration::from_secs(30)).assert_success();
+        let read = image_bytes_read(&std::fs::read_to_string(&log).expect("LLDB's packet log"));
+        let _ = std::fs::remove_file(&log);
+        if with_program {
+            assert!(
+                read < size / 10,
+                "with --program LLDB still read {read} of {size} bytes"
+            );
+        } else {
+            assert!(
+                read >= size,
+                "LLDB read {read} bytes of a {size}-byte module from the stub"
+            );
+        }
+    }
 }
