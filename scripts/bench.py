@@ -52,10 +52,25 @@ def log(msg):
     print(f"==> {msg}", file=sys.stderr, flush=True)
 
 
+def listed_tools():
+    """scripts/tools.txt, the project's one list of external tools: name -> (source, package)."""
+    rows = {}
+    for line in (ROOT / "scripts" / "tools.txt").read_text().splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 3:
+            rows[" ".join(words[:-2])] = (words[-2], words[-1])
+    return rows
+
+
 def tool(name, env_var=None):
+    listed = listed_tools()
+    if name not in listed:
+        raise BenchError(f"the benchmark runs {name}, which scripts/tools.txt does not list")
     path = (os.environ.get(env_var) if env_var else None) or shutil.which(name)
     if not path:
-        raise BenchError(f"{name} not found on PATH (scripts/setup.sh installs it)")
+        source, package = listed[name]
+        raise BenchError(f"{name} not found on PATH (it comes from {source} {package}; "
+                         "scripts/setup.sh installs it)")
     return path
 
 
@@ -97,6 +112,18 @@ def build(tools):
     return out
 
 
+def build_corpus():
+    """The Lua corpus program, built for Wasm and x86-64 by the tests' own harness
+    (tests/common/corpus.rs, which its smoke test drives): one build recipe for both."""
+    log("building the Lua corpus (cargo test --test corpus_builds lua)")
+    run(["cargo", "test", "--quiet", "--test", "corpus_builds", "lua"], cwd=ROOT)
+    lua = {"wasm": ROOT / "target" / "corpus" / "lua.wasm", "native": ROOT / "target" / "corpus" / "lua-native"}
+    for path in lua.values():
+        if not path.is_file():
+            raise BenchError(f"{path} was not produced by the corpus build")
+    return lua
+
+
 def copy_if_changed(src, dst):
     # cargo leaves its output alone when nothing changed; copying only then spares a 16 MB write
     # per run and keeps the copy's timestamp stable.
@@ -135,6 +162,14 @@ def skip_limits(data, pos):
 
 def function_entry(path, func_name):
     """Module offset of the first instruction of the function named `func_name`."""
+    functions = function_table(path)
+    if func_name not in functions:
+        raise BenchError(f"no function named {func_name} in {path}'s name section")
+    return functions[func_name][0]
+
+
+def function_table(path):
+    """Every named defined function: name -> (first instruction, one past its body)."""
     data = Path(path).read_bytes()
     if data[:4] != b"\0asm":
         raise BenchError(f"{path} is not a core wasm module")
@@ -175,7 +210,7 @@ def function_entry(path, func_name):
                 for _ in range(groups):
                     _, q = leb_u(data, q)
                     q += 1
-                bodies.append(q)
+                bodies.append((q, body_end))
                 p = body_end
         elif sec_id == 0:
             sec_name, p = wasm_name(data, start)
@@ -191,9 +226,8 @@ def function_entry(path, func_name):
                             names[fname] = idx
                     p += sub_size
         pos = end
-    if func_name not in names:
-        raise BenchError(f"no function named {func_name} in {path}'s name section")
-    return bodies[names[func_name] - imported_funcs]
+    return {name: bodies[idx - imported_funcs] for name, idx in names.items()
+            if 0 <= idx - imported_funcs < len(bodies)}
 
 
 def line_of_mark(path, mark):
@@ -838,6 +872,53 @@ def bench_raw_cycles(tools, wasm, hits, steps):
             "distinct_pcs": len(pcs)}
 
 
+def bench_corpus_steps(tools, lua, steps, nexts, runs, workdir, python):
+    """Raw single steps and LLDB `next` in the corpus' largest function (Lua's interpreter loop),
+    against native LLDB doing the same `next`s on the same source built for x86-64."""
+    functions = function_table(lua["wasm"])
+    name, (entry, end) = max(functions.items(), key=lambda kv: kv[1][1] - kv[1][0])
+    log(f"6. stepping in the corpus' largest function, {name} ({end - entry} bytes): "
+        f"{steps} raw steps, {runs} LLDB runs of {nexts} nexts, natively and on Wasm")
+    times, inside = [], 0
+    with Stub(tools, lua["wasm"]) as stub:
+        client, _ = connect_raw(stub)
+        if client.request(b"Z0,%x,1" % (CODE_BASE | entry)) != b"OK":
+            raise BenchError(f"Z0 at {name}'s entry refused")
+        reply = client.request("vCont;c:p1.-1")
+        if b"swbreak" not in reply:
+            raise BenchError(f"expected a breakpoint stop in {name}, got {reply[:80]!r}")
+        client.request(b"z0,%x,1" % (CODE_BASE | entry))
+        for i in range(steps):
+            t0 = time.perf_counter()
+            reply = client.request("vCont;s:p1.1")
+            times.append(time.perf_counter() - t0)
+            if not reply.startswith(b"T05"):
+                raise BenchError(f"step {i}: expected a trap stop, got {reply[:80]!r}")
+            if entry <= stop_pc(reply) - CODE_BASE < end:
+                inside += 1
+        client.send("k")
+        client.close()
+    cwd = Path(tempfile.mkdtemp(prefix="lldb-corpus-", dir=workdir))
+
+    def session(connect):
+        cmds = [*connect, f"breakpoint set --name {name}", "continue" if connect[0].startswith("process connect") else "run"]
+        cmds += [stamp("before"), *["next"] * nexts, stamp("after"), "process kill"]
+        _, out = run_lldb(tools, cmds, cwd, [f"`{name}"])
+        if out.count("stop reason = step over") != nexts:
+            raise BenchError(f"expected {nexts} `step over` stops:\n{out[-3000:]}")
+        t = stamps(out)
+        return (t["after"] - t["before"]) / nexts
+
+    wasm_next, native_next = [], []
+    if python:
+        for _ in range(runs):
+            with Stub(tools, lua["wasm"]) as stub:
+                wasm_next.append(session([connect_cmd(stub)]))
+            native_next.append(session([f"target create {lua['native']}", "settings set target.output-path /dev/null"]))
+    return {"name": name, "size": end - entry, "steps": times, "inside": inside,
+            "wasm_next": wasm_next, "native_next": native_next, "nexts": nexts}
+
+
 def bench_watch(tools, wasm, iterations, runs=3):
     """The store-heavy loop run to its end with one write watchpoint set on memory it never
     writes (every store then stops at a breakpoint to be checked), against no watchpoint."""
@@ -953,6 +1034,10 @@ def main():
     parser.add_argument("--steps", type=int, default=1000, help="single steps (default 1000)")
     parser.add_argument("--watch-iterations", type=int, default=2000,
                         help="loop iterations for the watchpoint slowdown (default 2000)")
+    parser.add_argument("--corpus-steps", type=int, default=5000,
+                        help="raw single steps in the corpus' largest function (default 5000)")
+    parser.add_argument("--corpus-nexts", type=int, default=30,
+                        help="LLDB nexts per session there, natively and on Wasm (default 30)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (LLDB packet logs)")
     args = parser.parse_args()
     if min(args.runs, args.next_runs, args.passes, args.hits, args.steps) < 1:
@@ -963,6 +1048,7 @@ def main():
              "wasmtime": tool("wasmtime", "WASMTIME")}
     tool("cargo")
     wasm = build(tools)
+    lua = build_corpus()
     workdir = Path(tempfile.mkdtemp(prefix="wasm-gdbstub-bench-"))
     try:
         python = lldb_has_python(tools, workdir)
@@ -973,12 +1059,22 @@ def main():
         raw = bench_raw_cycles(tools, wasm["hot_loop"], args.hits, args.steps)
         nxt = bench_lldb_next(tools, wasm["app"], args.next_runs, workdir, python)
         watch = bench_watch(tools, wasm["hot_loop"], args.watch_iterations)
+        corpus = bench_corpus_steps(tools, lua, args.corpus_steps, args.corpus_nexts, 3, workdir, python)
         report(args, tools, wasm, large, reads, raw, nxt, time.perf_counter() - started)
         none, watched = median(watch["none"]), median(watch["watch"])
         print(f"\nWatchpoint slowdown ({args.watch_iterations} iterations of a loop that stores on every "
               f"iteration, one write watchpoint on memory it does not write): {fmt_s(watched)} with, "
               f"{fmt_s(none)} without, {watched / none:.0f}x; "
               f"{(watched - none) / args.watch_iterations * 1e3:.3f} ms per checked store")
+        step_ms = median(corpus["steps"]) * 1e3
+        print(f"\nStepping in the corpus' largest function, Lua's {corpus['name']} ({corpus['size']} bytes): "
+              f"{1e3 / step_ms:.0f} raw steps/s (median {step_ms:.3f} ms over {len(corpus['steps'])} steps, "
+              f"{corpus['inside']} of them inside it; goal 5,000/s)")
+        if corpus["wasm_next"]:
+            wn, nn = median(corpus["wasm_next"]), median(corpus["native_next"])
+            print(f"LLDB `next` there: {wn * 1e3:.1f} ms per next on Wasm, {nn * 1e3:.1f} ms natively "
+                  f"(same source, x86-64), {wn / nn:.1f}x; {corpus['nexts']} nexts, median of "
+                  f"{len(corpus['wasm_next'])} sessions each")
         if args.keep:
             print(f"\nwork directory kept: {workdir}")
     finally:

@@ -25,11 +25,8 @@ export RUSTC_BOOTSTRAP=1
 # without it would poison later runs with "the option `Z` is only accepted on nightly".
 export CARGO_CACHE_RUSTC_INFO=0
 
-CARGO_FUZZ_VERSION=0.13.2
-if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
-  echo "==> installing cargo-fuzz $CARGO_FUZZ_VERSION"
-  cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
-fi
+command -v cargo-fuzz >/dev/null 2>&1 ||
+  { echo "fuzz.sh: error: cargo-fuzz not found; scripts/setup.sh installs it (scripts/tools.txt)" >&2; exit 1; }
 
 targets=("$@")
 ((${#targets[@]})) || targets=(packet_guard guard_and_gdbstub bytecode stop_reply_monitor)

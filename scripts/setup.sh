@@ -1,13 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building and testing wasm-gdbstub needs (Rust wasm targets,
-# wasmtime-cli 48.0.8, LLVM 22's lldb/clang/lld, wasi-libc) and skips whatever
-# is already present, so reruns finish in seconds. Used by scripts/test.sh and CI.
+# Installs every tool listed in scripts/tools.txt (Rust wasm targets, Debian packages, cargo
+# installs) and skips whatever is already present, so reruns finish in seconds. Used by
+# scripts/test.sh, scripts/demo.sh and CI.
 set -euo pipefail
-
-WASMTIME_VERSION=48.0.8
-RUST_TARGETS=(wasm32-wasip2 wasm32-wasip1)
-# python3-lldb-22 backs `lldb-22 -P` for SB API tests; python3 runs them.
-APT_PACKAGES=(lldb-22 python3-lldb-22 clang-22 lld-22 wasi-libc libclang-rt-22-dev-wasm32 python3)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,6 +12,19 @@ die() { printf 'setup.sh: error: %s\n' "$*" >&2; exit 1; }
 
 # cargo installs land here; later steps (and test.sh) must find them.
 export PATH="$HOME/.cargo/bin:$PATH"
+
+# --- the list ------------------------------------------------------------------
+# scripts/tools.txt is the one list of external tools; everything below installs from it.
+tools_list="$root/scripts/tools.txt"
+[ -f "$tools_list" ] || die "$tools_list is missing"
+# Rows as "tool<TAB>source<TAB>package"; a tool name may contain spaces inside its parentheses.
+list_rows() {
+  sed -e 's/#.*//' "$tools_list" |
+    awk 'NF >= 3 { pkg = $NF; src = $(NF - 1); $NF = ""; $(NF - 1) = ""; sub(/ +$/, ""); print $0 "\t" src "\t" pkg }'
+}
+packages_from() { list_rows | awk -F'\t' -v s="$1" '$2 == s { print $3 }' | sort -u; }
+mapfile -t RUST_TARGETS < <(packages_from target)
+mapfile -t APT_PACKAGES < <(packages_from apt)
 
 # --- Rust ------------------------------------------------------------------
 command -v rustup >/dev/null 2>&1 ||
@@ -68,10 +76,6 @@ else
   step "Debian packages present: ${APT_PACKAGES[*]}"
 fi
 
-for tool in lldb-22 clang-22; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is not on PATH after installing its package"
-done
-
 # Debian ships wasi-libc for the `wasm32-wasi` triple only; prove the C
 # fixtures' exact compile line works before tests depend on it.
 probe="$(mktemp -d)"
@@ -83,26 +87,54 @@ step "clang-22 builds wasm32-wasi programs"
 
 "$(command -v lldb-22)" -P >/dev/null 2>&1 || die "lldb-22 -P failed (LLDB Python support missing?)"
 
-# --- wasmtime ------------------------------------------------------------------
-wasmtime_version() {
-  local bin
-  for bin in "${WASMTIME:-}" "$(command -v wasmtime 2>/dev/null || true)" "$HOME/.cargo/bin/wasmtime"; do
-    if [ -n "$bin" ] && [ -x "$bin" ]; then
-      "$bin" --version 2>/dev/null | awk '{print $2; exit}'
-      return
-    fi
-  done
-}
-current="$(wasmtime_version || true)"
-if [ "$current" = "$WASMTIME_VERSION" ]; then
-  step "wasmtime $WASMTIME_VERSION present"
-else
-  step "installing wasmtime-cli $WASMTIME_VERSION with cargo (found: ${current:-none}); this takes about 15 minutes"
-  cargo install --locked "wasmtime-cli@$WASMTIME_VERSION" ||
-    die "cargo install wasmtime-cli@$WASMTIME_VERSION failed"
-  current="$(wasmtime_version || true)"
-  [ "$current" = "$WASMTIME_VERSION" ] ||
-    die "wasmtime reports '${current:-nothing}' after install, expected $WASMTIME_VERSION (is another wasmtime earlier on PATH or in \$WASMTIME?)"
-fi
+# --- cargo install ---------------------------------------------------------------
+# The list names each crate with its version (CRATE@VERSION) and the command it provides.
+installed_version() { "$1" --version 2>/dev/null | awk '{ print $2; exit }'; }
+while IFS=$'\t' read -r tool _ crate; do
+  version="${crate#*@}"
+  current="$(installed_version "$tool" || true)"
+  if [ "$current" = "$version" ]; then
+    step "$tool $version present"
+    continue
+  fi
+  case "$crate" in
+    wasmtime-cli@*) note="; this takes about 15 minutes" ;;
+    *) note="" ;;
+  esac
+  step "installing $crate with cargo (found: ${current:-none})$note"
+  cargo install --locked "$crate" || die "cargo install $crate failed"
+  current="$(installed_version "$tool" || true)"
+  [ "$current" = "$version" ] ||
+    die "$tool reports '${current:-nothing}' after install, expected $version (is another $tool earlier on PATH?)"
+done < <(list_rows | awk -F'\t' '$2 == "cargo"')
 
-step "setup complete"
+# --- pip into the project's virtualenv -------------------------------------------------------
+# LLDB 23 comes from PyPI (lldb-for-pwndbg: `lldb`, `lldb-server` and its Python module) and lives
+# in .venv-lldb23/, so it never shadows Debian's lldb-22.
+while IFS=$'\t' read -r tool _ package; do
+  venv="$root/${tool%%/bin/*}"
+  name="${package%%==*}"
+  want="${package#*==}"
+  if [ ! -x "$venv/bin/python" ]; then
+    step "creating the virtualenv ${venv#"$root"/}"
+    python3 -m venv "$venv" || die "python3 -m venv $venv failed (is python3-venv installed?)"
+  fi
+  have="$("$venv/bin/python" -m pip show "$name" 2>/dev/null | awk '/^Version:/ { print $2 }' || true)"
+  if [ "$have" = "$want" ]; then
+    step "$name $want present in ${venv#"$root"/}"
+  else
+    step "installing $package into ${venv#"$root"/} (found: ${have:-none})"
+    "$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar on "$package" ||
+      die "pip install $package failed"
+  fi
+  [ -x "$root/$tool" ] || die "$tool is missing after installing $package"
+done < <(list_rows | awk -F'\t' '$2 == "venv"')
+
+# --- every command of the list ------------------------------------------------------------
+missing=()
+while IFS= read -r tool; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done < <(list_rows | awk -F'\t' '$1 !~ /^\(/ && $1 !~ /\// { print $1 }')
+((${#missing[@]} == 0)) || die "not on PATH after setup: ${missing[*]} (see scripts/tools.txt)"
+
+step "setup complete: every tool in scripts/tools.txt is present"

@@ -28,6 +28,12 @@ pub struct Options {
     /// instead of loading a second copy. LLDB's launcher passes it.
     #[arg(long, value_name = "PATH")]
     pub program: Option<String>,
+
+    /// Step with Wasmtime's own single-step mode instead of temporary breakpoints: a reference
+    /// for tests and diagnosis. Exact in core modules; in components a `continue` after it ignores
+    /// every breakpoint (Wasmtime 48), so never use it there.
+    #[arg(long)]
+    pub host_step: bool,
 }
 
 /// `--program` of the options `parse_args` accepted: the protocol layer, which builds the library

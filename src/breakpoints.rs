@@ -26,9 +26,13 @@ pub struct StepTarget {
 /// the stack it was looking at (`finish`, or stepping out of a callee): LLDB 22 gives every Wasm
 /// frame the same CFA, so it would accept the first activation that reaches that address, which
 /// in a recursion is a deeper one. We honour such a breakpoint only in the activation it was for.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UserBreakpoint {
     pub only_at_depth: Option<usize>,
+    /// Other pcs of the same module where this breakpoint is also planted and reported as hit:
+    /// where branches back to a loop the breakpoint's line opens land (they never meet the stop on
+    /// the `loop` itself).
+    pub aliases: Vec<u32>,
 }
 
 /// What a breakpoint hit at some site and depth means.
@@ -85,6 +89,18 @@ impl Breakpoints {
         self.user.contains_key(&site)
     }
 
+    /// The user breakpoint that `site` is an alias of (see [`UserBreakpoint::aliases`]), unless
+    /// one is planted at `site` itself.
+    pub fn user_alias_of(&self, site: Site) -> Option<Site> {
+        if self.user.contains_key(&site) {
+            return None;
+        }
+        self.user
+            .iter()
+            .find(|(s, bp)| s.module == site.module && bp.aliases.contains(&site.pc))
+            .map(|(s, _)| *s)
+    }
+
     pub fn stepping(&self) -> bool {
         !self.step.is_empty()
     }
@@ -118,8 +134,13 @@ impl Breakpoints {
 
     fn wanted(&self) -> BTreeSet<Site> {
         self.user
-            .keys()
-            .copied()
+            .iter()
+            .flat_map(|(site, bp)| {
+                std::iter::once(*site).chain(bp.aliases.iter().map(|&pc| Site {
+                    module: site.module,
+                    pc,
+                }))
+            })
             .chain(self.step.iter().map(|t| t.site))
             .chain(self.watch.iter().copied())
             .collect()
@@ -252,6 +273,7 @@ mod tests {
             site(40),
             UserBreakpoint {
                 only_at_depth: Some(2),
+                ..Default::default()
             },
         );
         assert_eq!(bps.classify(&[site(40)], 5), Hit::Spurious);
@@ -290,5 +312,35 @@ mod tests {
         assert_eq!(bps.sync().add, vec![site(1)]);
         bps.clear_all();
         assert_eq!(bps.sync().remove, vec![site(1)]);
+    }
+
+    #[test]
+    fn aliases_are_planted_and_answer_for_their_breakpoint() {
+        let mut bps = Breakpoints::default();
+        bps.add_user(
+            site(10),
+            UserBreakpoint {
+                aliases: vec![14],
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            bps.sync(),
+            Edits {
+                add: vec![site(10), site(14)],
+                remove: vec![]
+            }
+        );
+        assert_eq!(bps.user_alias_of(site(14)), Some(site(10)));
+        assert_eq!(bps.user_alias_of(site(10)), None);
+        assert_eq!(bps.user_alias_of(Site { module: 1, pc: 14 }), None);
+        bps.remove_user(site(10));
+        assert_eq!(
+            bps.sync(),
+            Edits {
+                add: vec![],
+                remove: vec![site(10), site(14)]
+            }
+        );
     }
 }

@@ -1,34 +1,30 @@
 //! Static analysis of one core Wasm module's bytecode: function layout and names, instruction
-//! decoding and disassembly, where a single instruction can transfer control (for emulating a
-//! step with temporary breakpoints), and why an instruction traps.
+//! decoding and disassembly, and why an instruction traps. Where an instruction can transfer
+//! control (for emulating a step with temporary breakpoints) is decided in
+//! [`crate::control_flow`], from each function's control structure, which this module decodes
+//! once per function and keeps.
 //!
 //! Every offset is a `u32` relative to the start of the module binary, the same "module-relative
 //! offset" Wasmtime reports as a frame's pc and LLDB uses as the code address within a module.
 //!
 //! [`ModuleInfo::parse`] only records small per-module metadata (body ranges, signatures, names,
-//! which functions can be called indirectly), so it stays fast on large modules; the per-pc
-//! queries decode the operators of the one function that contains the pc. The module bytes are
-//! passed to every query rather than stored, because the caller already owns a copy. Malformed
-//! input of any kind yields a [`BytecodeError`], never a panic.
-//!
-//! Branch-target conventions used by [`ModuleInfo::step_targets`]:
-//! - a branch to a `block`, `if` or `try_table` label lands on that construct's own `end`
-//!   instruction (not the instruction after it). `if` without `else` whose condition is false and
-//!   `else` reached from the then-branch land there too, so a step never skips a visible `end`;
-//! - a branch to a `loop` label lands on the first instruction inside the loop body (just after
-//!   the `loop` opcode and its block type), because that is what the branch re-executes;
-//! - a branch to the function's own label, `return`, and the function's final `end` leave the
-//!   frame.
+//! which functions can be called indirectly), so it stays fast on large modules. The module bytes
+//! are passed to every query rather than stored, because the caller already owns a copy; they
+//! must be the bytes the module was parsed from. Malformed input of any kind yields a
+//! [`BytecodeError`], never a panic.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::OnceLock;
+
+use crate::control_flow::{self, Callees, Decoded, FunctionFlow, Operators};
 
 use wasmparser::{
-    BinaryReader, BlockType, BrTable, Catch, CompositeInnerType, ElementItems, Encoding,
-    ExternalKind, FuncType, Handle, HeapType, Ieee32, Ieee64, KnownCustom, MemArg, MemArgTarget,
-    Name, Operator, OperatorsReader, Ordering, Parser, Payload, RefType, ResumeTable, TableInit,
-    TryTable, TypeRef, V128, ValType,
+    BlockType, BrTable, Catch, CompositeInnerType, ElementItems, Encoding, ExternalKind, FuncType,
+    Handle, HeapType, Ieee32, Ieee64, KnownCustom, MemArg, MemArgTarget, Name, Operator,
+    OperatorsReader, Ordering, Parser, Payload, RefType, ResumeTable, TableInit, TryTable, TypeRef,
+    V128, ValType,
 };
 
 /// Why a query could not be answered.
@@ -85,13 +81,6 @@ impl From<wasmparser::BinaryReaderError> for BytecodeError {
             offset: e.offset(),
             message: e.message().to_string(),
         }
-    }
-}
-
-fn malformed(offset: u32, message: &str) -> BytecodeError {
-    BytecodeError::Malformed {
-        offset: u64::from(offset),
-        message: message.to_string(),
     }
 }
 
@@ -153,6 +142,8 @@ pub struct ModuleInfo {
     import_names: Vec<(Box<str>, Box<str>)>,
     /// What the module is for inside a component, when its exports or imports say so.
     component_role: Option<&'static str>,
+    /// Each defined function's control structure, decoded on its first query.
+    flows: Vec<OnceLock<Result<FunctionFlow, BytecodeError>>>,
 }
 
 /// One decoded instruction.
@@ -432,6 +423,7 @@ impl ModuleInfo {
         info.referenced.dedup();
         info.func_names.sort_by_key(|(index, _)| *index);
         info.func_names.dedup_by_key(|(index, _)| *index);
+        info.flows = info.bodies.iter().map(|_| OnceLock::new()).collect();
         Ok(info)
     }
 
@@ -566,61 +558,115 @@ impl ModuleInfo {
         self.body(func_index).map(|b| b.start..b.end)
     }
 
-    fn walker<'a>(&self, bytes: &'a [u8], func_index: u32) -> Result<Walker<'a>, BytecodeError> {
-        let body = self.body_or_err(func_index)?;
-        let code = bytes
+    /// A defined function's instructions, the first at module offset `body.entry`.
+    fn code<'a>(&self, bytes: &'a [u8], body: &Body) -> Result<&'a [u8], BytecodeError> {
+        bytes
             .get(body.entry as usize..body.end as usize)
-            .ok_or(BytecodeError::BytesMismatch)?;
-        Ok(Walker::new(code, body.entry))
+            .ok_or(BytecodeError::BytesMismatch)
     }
 
-    /// Decodes the containing function up to `pc`, checking that `pc` starts an instruction.
-    fn locate<'a>(&self, bytes: &'a [u8], pc: u32) -> Result<Located<'a>, BytecodeError> {
+    /// The function's control structure, decoded on first use and kept.
+    fn flow(&self, bytes: &[u8], func_index: u32) -> Result<&FunctionFlow, BytecodeError> {
+        let body = self.body_or_err(func_index)?;
+        let code = self.code(bytes, body)?;
+        let cell = usize::try_from(func_index - self.num_imported_funcs)
+            .ok()
+            .and_then(|defined| self.flows.get(defined))
+            .ok_or(BytecodeError::NoSuchFunction(func_index))?;
+        cell.get_or_init(|| FunctionFlow::decode(code, body.entry))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Decodes the instruction at `pc`, checking that `pc` starts one.
+    fn decode<'a>(
+        &self,
+        bytes: &'a [u8],
+        pc: u32,
+    ) -> Result<(u32, &FunctionFlow, Decoded<'a>), BytecodeError> {
         let func_index = self
             .func_containing(pc)
             .ok_or(BytecodeError::NotInFunction(pc))?;
-        let mut walker = self.walker(bytes, func_index)?;
-        while let Some(decoded) = walker.read()? {
-            if decoded.offset == pc {
-                return Ok(Located {
-                    func_index,
-                    decoded,
-                    walker,
-                });
-            }
-            if decoded.offset > pc {
-                break;
-            }
-            walker.apply(&decoded)?;
-        }
-        Err(BytecodeError::NotInstructionBoundary(pc))
+        let flow = self.flow(bytes, func_index)?;
+        flow.index_of(pc)?;
+        let body = self.body_or_err(func_index)?;
+        let decoded = control_flow::decode_at(self.code(bytes, body)?, body.entry, pc)?;
+        Ok((func_index, flow, decoded))
+    }
+
+    /// Every operator of a defined function, in code order.
+    fn operators<'a>(
+        &self,
+        bytes: &'a [u8],
+        func_index: u32,
+    ) -> Result<Operators<'a>, BytecodeError> {
+        let body = self.body_or_err(func_index)?;
+        Ok(Operators::new(self.code(bytes, body)?, body.entry))
     }
 
     /// Decodes the instruction that starts at `pc`.
     pub fn instruction_at(&self, bytes: &[u8], pc: u32) -> Result<Instr, BytecodeError> {
-        let Located {
-            func_index,
-            decoded,
-            walker,
-        } = self.locate(bytes, pc)?;
+        let (func_index, flow, decoded) = self.decode(bytes, pc)?;
         Ok(Instr {
             offset: decoded.offset,
             next: decoded.next,
             func_index,
             text: self.instr_text(&decoded.op),
-            kind: instr_kind(&decoded.op, walker.stack.len()),
+            kind: instr_kind(&decoded.op, flow.nesting_at(pc)?),
         })
     }
 
     /// Offset of the instruction after the one at `pc`, in code order (not control flow).
     pub fn next_instruction(&self, bytes: &[u8], pc: u32) -> Result<u32, BytecodeError> {
-        let Located {
-            decoded, walker, ..
-        } = self.locate(bytes, pc)?;
-        if matches!(decoded.op, Operator::End) && walker.stack.len() == 1 {
+        let (_, flow, decoded) = self.decode(bytes, pc)?;
+        if matches!(decoded.op, Operator::End) && flow.nesting_at(pc)? == 1 {
             return Err(BytecodeError::NoNextInstruction(pc));
         }
         Ok(decoded.next)
+    }
+
+    /// The instruction before the one at `pc` in code order, if `pc` starts an instruction that
+    /// is not its function's first.
+    pub fn previous_instruction(&self, bytes: &[u8], pc: u32) -> Option<u32> {
+        let func_index = self.func_containing(pc)?;
+        self.flow(bytes, func_index).ok()?.previous(pc)
+    }
+
+    /// The instructions just before `pc` that Wasmtime has no stop for (dead code), nearest first:
+    /// a breakpoint planted at one of them is reported at `pc`.
+    pub fn stopless_before(&self, bytes: &[u8], pc: u32) -> Vec<u32> {
+        let Some(func_index) = self.func_containing(pc) else {
+            return Vec::new();
+        };
+        match self.flow(bytes, func_index) {
+            Ok(flow) => flow.stopless_before(pc).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The `block`s and `loop`s just before `pc`, nearest first (see
+    /// [`FunctionFlow::labels_before`]).
+    pub fn labels_before(&self, bytes: &[u8], pc: u32) -> Vec<u32> {
+        self.func_containing(pc)
+            .and_then(|func_index| self.flow(bytes, func_index).ok())
+            .map(|flow| flow.labels_before(pc).collect())
+            .unwrap_or_default()
+    }
+
+    /// Where back edges land into the loops a line starting at `pc` opens (see
+    /// [`FunctionFlow::loop_landings_from`]).
+    pub fn loop_landings_from(&self, bytes: &[u8], pc: u32) -> Vec<u32> {
+        self.func_containing(pc)
+            .and_then(|func_index| self.flow(bytes, func_index).ok())
+            .map(|flow| flow.loop_landings_from(pc))
+            .unwrap_or_default()
+    }
+
+    /// Whether Wasmtime can stop before the instruction at `pc`: it has no stop in dead code.
+    pub fn has_stop(&self, bytes: &[u8], pc: u32) -> bool {
+        self.func_containing(pc)
+            .and_then(|func_index| self.flow(bytes, func_index).ok())
+            .is_some_and(|flow| flow.has_stop(pc))
     }
 
     /// Offsets of every instruction of a defined function, final `end` included.
@@ -629,13 +675,7 @@ impl ModuleInfo {
         bytes: &[u8],
         func_index: u32,
     ) -> Result<Vec<u32>, BytecodeError> {
-        let mut walker = self.walker(bytes, func_index)?;
-        let mut offsets = Vec::new();
-        while let Some(decoded) = walker.read()? {
-            offsets.push(decoded.offset);
-            walker.apply(&decoded)?;
-        }
-        Ok(offsets)
+        Ok(self.flow(bytes, func_index)?.offsets().collect())
     }
 
     /// Every instruction of a defined function that reads or writes linear memory.
@@ -644,25 +684,20 @@ impl ModuleInfo {
         bytes: &[u8],
         func_index: u32,
     ) -> Result<Vec<(u32, crate::memory_access::Access)>, BytecodeError> {
-        let mut walker = self.walker(bytes, func_index)?;
+        let mut ops = self.operators(bytes, func_index)?;
         let mut accesses = Vec::new();
-        while let Some(decoded) = walker.read()? {
+        while let Some(decoded) = ops.read()? {
             if let Some(access) = crate::memory_access::classify(&decoded.op) {
                 accesses.push((decoded.offset, access));
             }
-            walker.apply(&decoded)?;
         }
         Ok(accesses)
     }
 
     /// The memory access of the instruction at `pc`, if it makes one.
     pub fn memory_access_at(&self, bytes: &[u8], pc: u32) -> Option<crate::memory_access::Access> {
-        let func = self.func_containing(pc)?;
-        self.memory_accesses(bytes, func)
-            .ok()?
-            .into_iter()
-            .find(|(at, _)| *at == pc)
-            .map(|(_, a)| a)
+        let (_, _, decoded) = self.decode(bytes, pc).ok()?;
+        crate::memory_access::classify(&decoded.op)
     }
 
     /// Every instruction of a defined function as (offset, text), e.g. `i32.add`,
@@ -672,134 +707,27 @@ impl ModuleInfo {
         bytes: &[u8],
         func_index: u32,
     ) -> Result<Vec<(u32, String)>, BytecodeError> {
-        let mut walker = self.walker(bytes, func_index)?;
+        let mut ops = self.operators(bytes, func_index)?;
         let mut lines = Vec::new();
-        while let Some(decoded) = walker.read()? {
+        while let Some(decoded) = ops.read()? {
             lines.push((decoded.offset, self.instr_text(&decoded.op)));
-            walker.apply(&decoded)?;
         }
         Ok(lines)
     }
 
     /// Why executing the instruction at `pc` trapped; [`TrapReason::Unknown`] if it cannot tell.
     pub fn trap_reason(&self, bytes: &[u8], pc: u32) -> TrapReason {
-        match self.locate(bytes, pc) {
-            Ok(located) => trap_reason_of(&located.decoded.op),
+        match self.decode(bytes, pc) {
+            Ok((_, _, decoded)) => trap_reason_of(&decoded.op),
             Err(_) => TrapReason::Unknown,
         }
     }
 
-    /// Where one instruction at `pc` can transfer control; see the module docs for the branch
-    /// conventions.
-    ///
-    /// Exceptions are best effort: `throw`/`throw_ref` (and calls that may run an import) add the
-    /// catch labels of every enclosing `try_table` in this function, innermost first, stopping at
-    /// one with a `catch_all`; without such a catch-all a `throw` also leaves the frame. Legacy
-    /// `try`/`catch` handlers are not modelled: a throw there only leaves the frame. Stack
-    /// switching is modelled as falling through (plus `resume`'s handler labels).
+    /// Where one instruction at `pc` can transfer control (see [`crate::control_flow`] for the
+    /// landing rules). The function's control structure is decoded once, on its first step.
     pub fn step_targets(&self, bytes: &[u8], pc: u32) -> Result<StepTargets, BytecodeError> {
-        let Located {
-            decoded,
-            mut walker,
-            ..
-        } = self.locate(bytes, pc)?;
-        let stack = walker.stack.clone();
-        // The frame this instruction opens, if it is a block start, gets this id.
-        let opened = walker.frames.len();
-        walker.apply(&decoded)?;
-        while let Some(rest) = walker.read()? {
-            walker.apply(&rest)?;
-        }
-        let frames = &walker.frames;
-        let next = decoded.next;
-        let label = |depth: u32| label_dest(frames, &stack, depth, pc);
-        let mut out = Targets::default();
-        match &decoded.op {
-            Operator::Unreachable => {}
-            Operator::Return => out.leaves = true,
-            Operator::If { .. } => {
-                out.same.push(next);
-                let frame = frames
-                    .get(opened)
-                    .ok_or_else(|| malformed(pc, "unmatched if"))?;
-                let otherwise = frame
-                    .else_next
-                    .or(frame.end_at)
-                    .ok_or_else(|| malformed(pc, "unmatched if"))?;
-                out.same.push(otherwise);
-            }
-            Operator::Else | Operator::Catch { .. } | Operator::CatchAll => {
-                let end = stack
-                    .last()
-                    .and_then(|&f| frames.get(f))
-                    .and_then(|f| f.end_at)
-                    .ok_or_else(|| malformed(pc, "unmatched else"))?;
-                out.same.push(end);
-            }
-            Operator::End if stack.len() == 1 => out.leaves = true,
-            Operator::Br { relative_depth } => out.add(label(*relative_depth)?),
-            Operator::BrIf { relative_depth }
-            | Operator::BrOnNull { relative_depth }
-            | Operator::BrOnNonNull { relative_depth }
-            | Operator::BrOnCast { relative_depth, .. }
-            | Operator::BrOnCastFail { relative_depth, .. }
-            | Operator::BrOnCastDescEq { relative_depth, .. }
-            | Operator::BrOnCastDescEqFail { relative_depth, .. } => {
-                out.same.push(next);
-                out.add(label(*relative_depth)?);
-            }
-            Operator::BrTable { targets } => {
-                for depth in targets.targets() {
-                    out.add(label(depth?)?);
-                }
-                out.add(label(targets.default())?);
-            }
-            Operator::Call { function_index } => match self.func_entry(*function_index) {
-                Some(entry) => out.callees.push(entry),
-                None => {
-                    out.same.push(next);
-                    out.add_handlers(frames, &stack, pc)?;
-                }
-            },
-            Operator::CallIndirect { type_index, .. } | Operator::CallRef { type_index } => {
-                out.callees.extend(self.indirect_callees(*type_index));
-                out.same.push(next);
-                out.add_handlers(frames, &stack, pc)?;
-            }
-            Operator::ReturnCall { function_index } => match self.func_entry(*function_index) {
-                Some(entry) => out.callees.push(entry),
-                None => out.leaves = true,
-            },
-            Operator::ReturnCallIndirect { type_index, .. }
-            | Operator::ReturnCallRef { type_index } => {
-                out.callees.extend(self.indirect_callees(*type_index));
-                out.leaves = true;
-            }
-            Operator::Throw { .. } | Operator::ThrowRef | Operator::Rethrow { .. } => {
-                let caught_all = out.add_handlers(frames, &stack, pc)?;
-                out.leaves = !caught_all;
-            }
-            Operator::Resume { resume_table, .. }
-            | Operator::ResumeThrow { resume_table, .. }
-            | Operator::ResumeThrowRef { resume_table, .. } => {
-                out.same.push(next);
-                for handle in &resume_table.handlers {
-                    if let Handle::OnLabel { label: depth, .. } = handle {
-                        out.add(label(*depth)?);
-                    }
-                }
-            }
-            _ => out.same.push(next),
-        }
-        out.same.sort_unstable();
-        out.same.dedup();
-        out.callees.sort_unstable();
-        out.callees.dedup();
-        Ok(StepTargets {
-            same_frame: out.same,
-            callee_entries: out.callees,
-            leaves_frame: out.leaves,
-        })
+        let (_, flow, decoded) = self.decode(bytes, pc)?;
+        flow.successors(&decoded, self)
     }
 
     /// Entries of the defined functions an indirect call through `type_index` may reach: same
@@ -876,6 +804,16 @@ impl ModuleInfo {
     }
 }
 
+impl Callees for ModuleInfo {
+    fn entry(&self, func_index: u32) -> Option<u32> {
+        self.func_entry(func_index)
+    }
+
+    fn indirect(&self, type_index: u32) -> Vec<u32> {
+        self.indirect_callees(type_index)
+    }
+}
+
 /// Collects `ref.func` indices from a constant expression.
 fn collect_ref_funcs(reader: OperatorsReader<'_>, out: &mut Vec<u32>) -> Result<(), BytecodeError> {
     for op in reader {
@@ -884,207 +822,6 @@ fn collect_ref_funcs(reader: OperatorsReader<'_>, out: &mut Vec<u32>) -> Result<
         }
     }
     Ok(())
-}
-
-struct Located<'a> {
-    func_index: u32,
-    decoded: Decoded<'a>,
-    /// Positioned just after `decoded`, with its control stack as it was before `decoded` ran.
-    walker: Walker<'a>,
-}
-
-#[derive(Clone)]
-struct Decoded<'a> {
-    offset: u32,
-    next: u32,
-    op: Operator<'a>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FrameKind {
-    Function,
-    Block,
-    Loop,
-    If,
-    TryTable,
-    LegacyTry,
-}
-
-/// A structured-control construct seen while decoding a function.
-#[derive(Debug, Clone)]
-struct Frame {
-    kind: FrameKind,
-    /// First instruction inside the construct.
-    body_start: u32,
-    /// First instruction after this `if`'s `else`.
-    else_next: Option<u32>,
-    /// Offset of the `end` (or legacy `delegate`) that closes the construct.
-    end_at: Option<u32>,
-    catches: Vec<Catch>,
-}
-
-/// Decodes a function body while tracking its control stack. Reading and applying an
-/// instruction are separate so callers can inspect the stack as it is when the instruction runs.
-struct Walker<'a> {
-    reader: OperatorsReader<'a>,
-    frames: Vec<Frame>,
-    /// Indices into `frames`, outermost (the function) first; empty once the final `end` ran.
-    stack: Vec<usize>,
-}
-
-impl<'a> Walker<'a> {
-    fn new(code: &'a [u8], entry: u32) -> Self {
-        let function = Frame {
-            kind: FrameKind::Function,
-            body_start: entry,
-            else_next: None,
-            end_at: None,
-            catches: Vec::new(),
-        };
-        Walker {
-            reader: OperatorsReader::new(BinaryReader::new(code, u64::from(entry))),
-            frames: vec![function],
-            stack: vec![0],
-        }
-    }
-
-    /// The next instruction, or `None` after the function's final `end` (trailing bytes, which a
-    /// validator would reject, are ignored).
-    fn read(&mut self) -> Result<Option<Decoded<'a>>, BytecodeError> {
-        if self.stack.is_empty() {
-            return Ok(None);
-        }
-        let offset = to_u32(self.reader.original_position())?;
-        if self.reader.eof() {
-            return Err(malformed(
-                offset,
-                "function body ends before its final `end`",
-            ));
-        }
-        let op = self.reader.read()?;
-        let next = to_u32(self.reader.original_position())?;
-        Ok(Some(Decoded { offset, next, op }))
-    }
-
-    fn push(&mut self, kind: FrameKind, body_start: u32, catches: Vec<Catch>) {
-        self.stack.push(self.frames.len());
-        self.frames.push(Frame {
-            kind,
-            body_start,
-            else_next: None,
-            end_at: None,
-            catches,
-        });
-    }
-
-    fn apply(&mut self, d: &Decoded<'a>) -> Result<(), BytecodeError> {
-        match &d.op {
-            Operator::Block { .. } => self.push(FrameKind::Block, d.next, Vec::new()),
-            Operator::Loop { .. } => self.push(FrameKind::Loop, d.next, Vec::new()),
-            Operator::If { .. } => self.push(FrameKind::If, d.next, Vec::new()),
-            Operator::Try { .. } => self.push(FrameKind::LegacyTry, d.next, Vec::new()),
-            Operator::TryTable { try_table } => {
-                self.push(FrameKind::TryTable, d.next, try_table.catches.clone())
-            }
-            Operator::Else => {
-                let frame = self
-                    .stack
-                    .last()
-                    .and_then(|&f| self.frames.get_mut(f))
-                    .ok_or_else(|| malformed(d.offset, "else outside if"))?;
-                frame.else_next = Some(d.next);
-            }
-            Operator::End | Operator::Delegate { .. } => {
-                let frame = self
-                    .stack
-                    .pop()
-                    .and_then(|f| self.frames.get_mut(f))
-                    .ok_or_else(|| malformed(d.offset, "end without a construct"))?;
-                frame.end_at = Some(d.offset);
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-}
-
-enum Dest {
-    Pc(u32),
-    LeavesFrame,
-}
-
-/// Where a branch to label `depth` (relative to `stack`) lands; see the module docs.
-fn label_dest(
-    frames: &[Frame],
-    stack: &[usize],
-    depth: u32,
-    pc: u32,
-) -> Result<Dest, BytecodeError> {
-    let position = usize::try_from(depth)
-        .ok()
-        .and_then(|depth| stack.len().checked_sub(depth)?.checked_sub(1))
-        .ok_or_else(|| malformed(pc, "branch depth out of range"))?;
-    let frame = stack
-        .get(position)
-        .and_then(|&f| frames.get(f))
-        .ok_or_else(|| malformed(pc, "branch depth out of range"))?;
-    match frame.kind {
-        FrameKind::Function => Ok(Dest::LeavesFrame),
-        FrameKind::Loop => Ok(Dest::Pc(frame.body_start)),
-        _ => frame
-            .end_at
-            .map(Dest::Pc)
-            .ok_or_else(|| malformed(pc, "unterminated block")),
-    }
-}
-
-#[derive(Default)]
-struct Targets {
-    same: Vec<u32>,
-    callees: Vec<u32>,
-    leaves: bool,
-}
-
-impl Targets {
-    fn add(&mut self, dest: Dest) {
-        match dest {
-            Dest::Pc(pc) => self.same.push(pc),
-            Dest::LeavesFrame => self.leaves = true,
-        }
-    }
-
-    /// Adds the catch labels an exception raised at `pc` may reach; returns whether some
-    /// `catch_all` is certain to stop it within this function.
-    fn add_handlers(
-        &mut self,
-        frames: &[Frame],
-        stack: &[usize],
-        pc: u32,
-    ) -> Result<bool, BytecodeError> {
-        for (position, &f) in stack.iter().enumerate().rev() {
-            let Some(frame) = frames.get(f) else { continue };
-            if frame.kind != FrameKind::TryTable {
-                continue;
-            }
-            // Catch labels are resolved outside the try_table's own label.
-            let outer = stack.get(..position).unwrap_or_default();
-            let mut caught_all = false;
-            for catch in &frame.catches {
-                let label = match *catch {
-                    Catch::One { label, .. } | Catch::OneRef { label, .. } => label,
-                    Catch::All { label } | Catch::AllRef { label } => {
-                        caught_all = true;
-                        label
-                    }
-                };
-                self.add(label_dest(frames, outer, label, pc)?);
-            }
-            if caught_all {
-                return Ok(true);
-            }
-        }
-        Ok(false)
-    }
 }
 
 fn instr_kind(op: &Operator<'_>, stack_depth: usize) -> InstrKind {
@@ -1521,8 +1258,13 @@ mod tests {
         let br_if = nth(&ops, 0, 0, |op| matches!(op, Operator::BrIf { .. }));
         let nop = nth(&ops, 0, 0, |op| matches!(op, Operator::Nop));
         let end = nth(&ops, 0, 0, |op| matches!(op, Operator::End));
-        assert_eq!(info.step_targets(&bytes, br_if).unwrap(), same(&[nop, end]));
-        // The block's end just falls through.
+        // Taken, the branch lands after the block's `end`: Wasmtime has no stop on an `end`
+        // reached by a branch.
+        assert_eq!(
+            info.step_targets(&bytes, br_if).unwrap(),
+            same(&[nop, after(&ops, 0, end)])
+        );
+        // The block's end, reached by falling through, just falls through.
         assert_eq!(
             info.step_targets(&bytes, end).unwrap(),
             same(&[after(&ops, 0, end)])
@@ -1561,8 +1303,9 @@ mod tests {
         let ends: Vec<u32> = (0..3)
             .map(|n| nth(&ops, 0, n, |op| matches!(op, Operator::End)))
             .collect();
+        let after_ends: Vec<u32> = ends.iter().map(|&end| after(&ops, 0, end)).collect();
         let t = info.step_targets(&bytes, table).unwrap();
-        assert_eq!(t.same_frame, ends);
+        assert_eq!(t.same_frame, after_ends);
         assert!(t.callee_entries.is_empty());
         // Depth 3 is the function label.
         assert!(t.leaves_frame);
@@ -1591,12 +1334,17 @@ mod tests {
         let end = nth(&ops, 0, 0, |op| matches!(op, Operator::End));
         assert_eq!(two, after(&ops, 0, else_));
         assert_eq!(info.step_targets(&bytes, if_).unwrap(), same(&[one, two]));
-        assert_eq!(info.step_targets(&bytes, else_).unwrap(), same(&[end]));
+        // The then-arm meets `else`, which continues after the `end`, not on it.
+        let after_end = after(&ops, 0, end);
+        assert_eq!(
+            info.step_targets(&bytes, else_).unwrap(),
+            same(&[after_end])
+        );
         assert_eq!(info.step_targets(&bytes, two).unwrap(), same(&[end]));
     }
 
     #[test]
-    fn if_without_else_goes_to_end() {
+    fn if_without_else_taken_false_goes_after_end() {
         let (bytes, info) = build(
             "(module (func (param i32)
                 local.get 0
@@ -1609,7 +1357,10 @@ mod tests {
         let if_ = nth(&ops, 0, 0, |op| matches!(op, Operator::If { .. }));
         let then = nth(&ops, 0, 0, |op| matches!(op, Operator::Nop));
         let end = nth(&ops, 0, 0, |op| matches!(op, Operator::End));
-        assert_eq!(info.step_targets(&bytes, if_).unwrap(), same(&[then, end]));
+        assert_eq!(
+            info.step_targets(&bytes, if_).unwrap(),
+            same(&[then, after(&ops, 0, end)])
+        );
     }
 
     #[test]
@@ -1632,10 +1383,12 @@ mod tests {
         let seven = nth(&ops, 0, 0, |op| {
             matches!(op, Operator::I32Const { value: 7 })
         });
+        // The block's `end` is the function's last instruction but one: the branch lands on the
+        // final `end`.
         let block_end = nth(&ops, 0, 1, |op| matches!(op, Operator::End));
         assert_eq!(
             info.step_targets(&bytes, br_if).unwrap(),
-            same(&[seven, block_end])
+            same(&[seven, after(&ops, 0, block_end)])
         );
     }
 
@@ -1933,14 +1686,14 @@ mod tests {
         let outer_end0 = nth(&ops, 0, 1, |op| matches!(op, Operator::End));
         assert_eq!(
             info.step_targets(&bytes, throw0).unwrap(),
-            same(&[outer_end0])
+            same(&[after(&ops, 0, outer_end0)])
         );
         let throw1 = nth(&ops, 1, 0, |op| matches!(op, Operator::Throw { .. }));
         let outer_end1 = nth(&ops, 1, 1, |op| matches!(op, Operator::End));
         assert_eq!(
             info.step_targets(&bytes, throw1).unwrap(),
             StepTargets {
-                same_frame: vec![outer_end1],
+                same_frame: vec![after(&ops, 1, outer_end1)],
                 callee_entries: vec![],
                 leaves_frame: true
             }

@@ -5,6 +5,7 @@
 use crate::addr::{self, ModuleTraits};
 use crate::bytecode::ModuleInfo;
 use crate::host;
+use crate::monitor_text::LineTable;
 use crate::stepping::FrameSite;
 use std::collections::HashMap;
 
@@ -15,6 +16,22 @@ pub struct Module {
     /// `None` when the bytecode did not parse; such a module is served but not analysed.
     pub info: Option<ModuleInfo>,
     pub name: String,
+    /// Where source lines start, read from the DWARF on first use.
+    lines: std::sync::OnceLock<LineTable>,
+}
+
+impl Module {
+    /// The module's line table (empty without DWARF), parsed on first use: module bytecode never
+    /// changes during a run.
+    pub fn line_table(&self) -> &LineTable {
+        self.lines.get_or_init(|| {
+            if self.info.as_ref().is_some_and(|i| i.has_dwarf()) {
+                LineTable::parse(&self.bytes)
+            } else {
+                LineTable::default()
+            }
+        })
+    }
 }
 
 /// A module as the host lists it, with its bytecode and analysis.
@@ -35,6 +52,8 @@ pub struct Debuggee<'d> {
     /// The first instance of each module, for memory accesses that name no frame.
     instances: HashMap<u32, host::Instance>,
     pub stack: Vec<Frame>,
+    /// Whether `stack` was read to its end.
+    stack_complete: bool,
     module_of_instance: HashMap<u64, u32>,
 }
 
@@ -82,6 +101,7 @@ impl<'d> Debuggee<'d> {
                 bytes,
                 info,
                 name,
+                lines: Default::default(),
             });
         }
         let index_by_id = modules
@@ -95,6 +115,7 @@ impl<'d> Debuggee<'d> {
             index_by_id,
             instances: HashMap::new(),
             stack: Vec::new(),
+            stack_complete: false,
             module_of_instance: HashMap::new(),
         };
         debuggee.refresh_instances();
@@ -134,8 +155,57 @@ impl<'d> Debuggee<'d> {
         })
     }
 
+    /// Where LLDB is shown a frame whose pc is `pc` of `module`: an address where execution is in
+    /// the same state, chosen so that LLDB's stepping decisions come out as they do natively.
+    ///
+    /// - At a function's first instruction: the function's start as LLVM's DWARF gives it
+    ///   (`low_pc`, the body's locals declarations, where nothing executes), if a source line
+    ///   starts there. LLDB's step-in moves on past a callee's prologue to its first statement
+    ///   only when it stops exactly at the function's start address. A function without a
+    ///   prologue has its first line at its first instruction, and keeps it.
+    /// - Just after `block`s and `loop`s (which compute nothing): the one of them where a source
+    ///   line starts. A branch back to a loop lands after its `loop`, while the loop's first
+    ///   statement starts at the `loop`, and LLDB ends a `next` only at the start of a line, as
+    ///   natively, where the branch goes to the line's first instruction.
+    ///
+    /// Resuming from the shown address resumes at `pc`: `si` still executes one instruction.
+    pub fn shown_pc(&self, module: u32, pc: u32) -> u32 {
+        let Some(m) = self.module(module) else {
+            return pc;
+        };
+        let Some(info) = m.info.as_ref() else {
+            return pc;
+        };
+        let lines = m.line_table();
+        let starts_line = |at: u32| lines.is_empty() || lines.line_start(at).is_some();
+        let Some(func) = info.func_containing(pc) else {
+            return pc;
+        };
+        if info.func_entry(func) == Some(pc) {
+            return info
+                .func_body_range(func)
+                .map(|body| body.start)
+                .filter(|&start| starts_line(start))
+                .unwrap_or(pc);
+        }
+        if lines.is_empty() || lines.line_start(pc).is_some() {
+            return pc;
+        }
+        info.labels_before(&m.bytes, pc)
+            .into_iter()
+            .find(|&label| lines.line_start(label).is_some())
+            .unwrap_or(pc)
+    }
+
+    /// Whether [`Debuggee::stack`] holds every frame (not just the innermost ones a quick check
+    /// read).
+    pub fn stack_is_complete(&self) -> bool {
+        self.stack_complete
+    }
+
     fn read_stack(&mut self, limit: usize) {
         self.stack.clear();
+        self.stack_complete = false;
         if self.instances.len() < self.modules.len() {
             self.refresh_instances();
         }
@@ -159,6 +229,7 @@ impl<'d> Debuggee<'d> {
                 });
             }
         }
+        self.stack_complete = true;
     }
 
     /// The protocol index of an instance's module, remembered per instance: every stop asks it

@@ -3,7 +3,7 @@
 //! report, a silent resume, or the end of the program.
 
 use crate::breakpoints::{Hit, Site, StepTarget};
-use crate::bytecode::{InstrKind, TrapReason};
+use crate::bytecode::TrapReason;
 use crate::gdb::{GdbTarget, ResumeRequest};
 use crate::host::{Event, Resumption};
 use crate::stepping;
@@ -23,6 +23,9 @@ pub enum Stop {
     Watch(Watchpoint),
     /// A Wasm exception was thrown.
     Exception,
+    /// A step was asked where the stub cannot tell which instruction runs next; the program was
+    /// not resumed (running it free would lose control of it). [`Execution::refusal`] says why.
+    StepRefused,
 }
 
 /// How the program ended.
@@ -57,6 +60,14 @@ pub struct Execution {
     pending_trap: Option<u8>,
     /// A watched access is being stepped over, to report it once it has happened.
     pending_watch: Option<Watchpoint>,
+    /// Why the last step was refused.
+    refusal: Option<String>,
+    /// Where and at what stack depth the debuggee last resumed, when its whole stack was known.
+    resumed_from: Option<(Site, usize)>,
+    /// Steps use Wasmtime's single-step mode (`--host-step`), the reference for tests.
+    host_step: bool,
+    /// The running resumption is such a host single step.
+    host_stepping: bool,
 }
 
 impl Execution {
@@ -66,6 +77,16 @@ impl Execution {
 
     pub fn finished(&self) -> bool {
         self.finished
+    }
+
+    /// Makes every step a host single step (see `--host-step`).
+    pub fn step_with_host(&mut self) {
+        self.host_step = true;
+    }
+
+    /// Why the last [`Stop::StepRefused`] happened.
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
     }
 
     /// Resumes the paused debuggee as LLDB asked. Resuming from a trap ends the program, and for
@@ -78,15 +99,50 @@ impl Execution {
         if let Some(signal) = self.pending_trap {
             return Some(Outcome::Exited(End::Trapped(signal)));
         }
+        if self.host_step && request == ResumeRequest::Step {
+            target.log(1, || "resume Step with the host's single-step".to_string());
+            target.breakpoints.clear_step();
+            target.sync_breakpoints();
+            target.debuggee.stack.clear();
+            self.host_stepping = true;
+            self.running = Some(Resumption::single_step(target.debuggee.host));
+            return None;
+        }
+        if request == ResumeRequest::Continue
+            && let Some(top) = target.debuggee.stack.first()
+        {
+            // LLDB believes execution is at the shown pc, before the real one (see
+            // `Debuggee::shown_pc`), and may plant a breakpoint at the real pc and continue, as
+            // its step-in does to run past a prologue: that breakpoint is where execution already
+            // is, so it is hit at once.
+            let here = Site {
+                module: top.module,
+                pc: top.pc,
+            };
+            if target.debuggee.shown_pc(here.module, here.pc) != here.pc
+                && target.breakpoints.has_user(here)
+            {
+                return Some(Outcome::Stopped(Stop::Breakpoint));
+            }
+        }
         let plan = match request {
             ResumeRequest::Continue => Vec::new(),
-            ResumeRequest::Step => step_plan(target),
+            ResumeRequest::Step => match step_plan(target) {
+                Ok(plan) => plan,
+                Err(why) => return Some(self.refuse_step(target, why)),
+            },
         };
         target.log(1, || format!("resume {request:?} plan={plan:?}"));
         target.breakpoints.set_step(plan);
         target.sync_breakpoints();
         self.resume(target);
         None
+    }
+
+    fn refuse_step(&mut self, target: &GdbTarget<'_>, why: String) -> Outcome {
+        target.log(1, || format!("step refused: {why}"));
+        self.refusal = Some(why);
+        Outcome::Stopped(Stop::StepRefused)
     }
 
     /// Resumes whatever the state (a detached or ending program), without reporting anything.
@@ -99,6 +155,17 @@ impl Execution {
     }
 
     fn resume(&mut self, target: &mut GdbTarget<'_>) {
+        let stack = &target.debuggee.stack;
+        self.resumed_from = stack
+            .first()
+            .filter(|_| target.debuggee.stack_is_complete())
+            .map(|f| {
+                let site = Site {
+                    module: f.module,
+                    pc: f.pc,
+                };
+                (site, stack.len())
+            });
         target.debuggee.stack.clear();
         self.running = Some(Resumption::start(target.debuggee.host));
     }
@@ -123,6 +190,7 @@ impl Execution {
         let Some(resumption) = self.running.take() else {
             return Outcome::Running;
         };
+        let host_stepped = std::mem::take(&mut self.host_stepping);
         let event = match resumption.finish(target.debuggee.host) {
             Ok(event) => event,
             // The host could not say what happened; the store is unusable, treat it as the end.
@@ -137,6 +205,10 @@ impl Execution {
             Event::Complete => {
                 self.finished = true;
                 return Outcome::Exited(self.end());
+            }
+            Event::Breakpoint if host_stepped => {
+                target.debuggee.refresh_stack();
+                Outcome::Stopped(Stop::StepDone)
             }
             Event::Breakpoint => self.on_breakpoint(target),
             Event::Trap => {
@@ -185,7 +257,8 @@ impl Execution {
     fn on_breakpoint(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
         // A watched instruction whose access misses every watched range is by far the most
         // frequent stop while a watchpoint is set: decide it from the innermost frame alone.
-        if self.pending_watch.is_none() {
+        // (Without watchpoints that look would only read the innermost frame twice.)
+        if self.pending_watch.is_none() && target.breakpoints.watch_site_count() > 0 {
             if let Some(top) = target.debuggee.refresh_top() {
                 let site = Site {
                     module: top.module,
@@ -212,7 +285,9 @@ impl Execution {
             module: top.module,
             pc: top.pc,
         };
-        let sites = slip_sources(target, here);
+        let mut sites = slip_sources(target, here);
+        let alias_of = target.breakpoints.user_alias_of(here);
+        sites.extend(alias_of);
         let any_depth = target
             .breakpoints
             .step_targets()
@@ -229,14 +304,31 @@ impl Execution {
         } else if let Some(watch) = target.watch_hit(here) {
             // Report the access after it has run, so LLDB shows the new value: step over it
             // first (the step's own breakpoints replace any step LLDB asked for).
+            let plan = match step_plan(target) {
+                Ok(plan) => plan,
+                Err(why) => return self.refuse_step(target, why),
+            };
             self.pending_watch = Some(watch);
-            let plan = step_plan(target);
             target.breakpoints.set_step(plan);
             target.sync_breakpoints();
             return Outcome::Running;
         }
         match target.breakpoints.classify(&sites, depth) {
             Hit::StepDone => Outcome::Stopped(Stop::StepDone),
+            // Falling from the breakpoint's own `loop` (or a `block` before it) into the landing
+            // of its back edges is still the same arrival at the line: native code makes one
+            // stop there, so the landing's stop is only for arrivals by a branch.
+            Hit::User
+                if alias_of.is_some_and(|user| {
+                    self.resumed_from.is_some_and(|(from, from_depth)| {
+                        from_depth == depth
+                            && from.module == here.module
+                            && (user.pc..here.pc).contains(&from.pc)
+                    })
+                }) =>
+            {
+                Outcome::Running
+            }
             Hit::User => Outcome::Stopped(Stop::Breakpoint),
             Hit::Spurious => {
                 let known = sites.iter().any(|s| {
@@ -294,78 +386,62 @@ impl Execution {
     }
 }
 
-/// The temporary breakpoints for one step from the current stop.
-fn step_plan(target: &GdbTarget<'_>) -> Vec<StepTarget> {
+/// The temporary breakpoints for one step from the current stop, or why there can be none: a
+/// step whose successors are unknown must not let the program run free.
+fn step_plan(target: &GdbTarget<'_>) -> Result<Vec<StepTarget>, String> {
     let stack = target.debuggee.frame_sites();
     let Some(top) = stack.first() else {
         // Not started: the step ends at the first instruction of the entry function.
-        return target
+        let entry = target
             .debuggee
             .entry_site()
-            .map(|s| StepTarget {
-                site: Site {
-                    module: s.module,
-                    pc: s.pc,
-                },
-                depth: ANY_DEPTH,
-            })
-            .into_iter()
-            .collect();
+            .ok_or("the program has not started and its entry function is unknown")?;
+        return Ok(vec![StepTarget {
+            site: Site {
+                module: entry.module,
+                pc: entry.pc,
+            },
+            depth: ANY_DEPTH,
+        }]);
     };
-    let Some(module) = target.debuggee.module(top.module) else {
-        return Vec::new();
-    };
-    let Some(info) = module.info.as_ref() else {
-        return Vec::new();
-    };
+    let module = target
+        .debuggee
+        .module(top.module)
+        .ok_or_else(|| format!("no module {} at pc {:#x}", top.module, top.pc))?;
+    let info = module.info.as_ref().ok_or_else(|| {
+        format!(
+            "module {} could not be decoded, so its instructions cannot be stepped",
+            top.module
+        )
+    })?;
     match info.step_targets(&module.bytes, top.pc) {
-        Ok(successors) => stepping::plan(&stack, &successors),
-        Err(_) => Vec::new(),
+        Ok(successors) => Ok(stepping::plan(&stack, &successors)),
+        Err(e) => Err(format!(
+            "cannot tell where the instruction at {:#x} goes: {e}",
+            top.pc
+        )),
     }
 }
 
-/// The sites whose breakpoint could have stopped at `here`: `here` itself and earlier sites that
-/// Wasmtime slides forward to it because they hold no code of their own (block heads, `else`,
-/// inner `end`s).
+/// The sites whose breakpoint could have stopped at `here`: `here` itself and the dead
+/// instructions just before it, which have no stop of their own, so Wasmtime slides a breakpoint
+/// planted there forward to `here`.
 fn slip_sources(target: &GdbTarget<'_>, here: Site) -> Vec<Site> {
     let mut sites = vec![here];
-    let known = target.breakpoints.has_user(here)
-        || target
-            .breakpoints
-            .step_targets()
-            .iter()
-            .any(|t| t.site == here);
-    if known {
-        return sites;
-    }
     let Some(module) = target.debuggee.module(here.module) else {
         return sites;
     };
     let Some(info) = module.info.as_ref() else {
         return sites;
     };
-    let Some(func) = info.func_containing(here.pc) else {
-        return sites;
-    };
-    let Ok(boundaries) = info.instruction_boundaries(&module.bytes, func) else {
-        return sites;
-    };
-    let Ok(position) = boundaries.binary_search(&here.pc) else {
-        return sites;
-    };
-    for &pc in boundaries[..position].iter().rev() {
-        let slides = info.instruction_at(&module.bytes, pc).is_ok_and(|instr| {
-            matches!(instr.kind, InstrKind::End | InstrKind::Else)
-                || (instr.kind == InstrKind::BlockStart && !instr.text.starts_with("if"))
-        });
-        if !slides {
-            break;
-        }
-        sites.push(Site {
-            module: here.module,
-            pc,
-        });
-    }
+    sites.extend(
+        info.stopless_before(&module.bytes, here.pc)
+            .into_iter()
+            .map(|pc| Site {
+                module: here.module,
+                pc,
+            }),
+    );
     sites
 }
 
@@ -386,11 +462,7 @@ fn exit_call_status(target: &GdbTarget<'_>) -> Option<u8> {
             })
     };
     // The host reports the trap either at the call or just after it.
-    let previous = info.func_containing(top.pc).and_then(|func| {
-        let boundaries = info.instruction_boundaries(&module.bytes, func).ok()?;
-        let at = boundaries.binary_search(&top.pc).ok()?;
-        boundaries.get(at.checked_sub(1)?).copied()
-    });
+    let previous = info.previous_instruction(&module.bytes, top.pc);
     if !is_exit_call(top.pc) && !previous.is_some_and(is_exit_call) {
         return None;
     }

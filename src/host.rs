@@ -24,7 +24,16 @@ impl Resumption {
     /// Resumes the paused debuggee. Only `normal` is ever passed: any other resumption value makes
     /// Wasmtime 48 abort the whole process (`unimplemented!()` in the host).
     pub fn start(debuggee: &Debuggee) -> Self {
-        let future = debuggee.continue_(ResumptionValue::Normal);
+        Self::watch(debuggee.continue_(ResumptionValue::Normal))
+    }
+
+    /// Executes up to the next instruction in Wasmtime's single-step mode (its finished step is
+    /// reported as a breakpoint event).
+    pub fn single_step(debuggee: &Debuggee) -> Self {
+        Self::watch(debuggee.single_step(ResumptionValue::Normal))
+    }
+
+    fn watch(future: EventFuture) -> Self {
         let pollable = Some(AsyncPollable::new(future.subscribe()));
         Resumption { future, pollable }
     }

@@ -9,6 +9,7 @@ pub mod args;
 pub mod binary_reply;
 pub mod breakpoints;
 pub mod bytecode;
+pub mod control_flow;
 pub mod memory_access;
 pub mod monitor_text;
 pub mod packet_guard;

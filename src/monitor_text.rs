@@ -994,6 +994,7 @@ mod tests {
                     site(0x20),
                     UserBreakpoint {
                         only_at_depth: Some(3),
+                        ..Default::default()
                     },
                 ),
             ],

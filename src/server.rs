@@ -78,6 +78,9 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
 
     let mut target = GdbTarget::new(Debuggee::new(debuggee), options.verbose);
     let mut exec = Execution::default();
+    if options.host_step {
+        exec.step_with_host();
+    }
     loop {
         // Between clients: wait for one, while a detached program runs on.
         let running = exec.is_running();

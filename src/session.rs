@@ -52,7 +52,7 @@ fn new_machine<'a, 'd>(
 }
 
 fn pc_reg(target: &GdbTarget<'_>) -> [u8; 8] {
-    target.current_pc().to_le_bytes()
+    target.reported_pc().to_le_bytes()
 }
 
 fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
@@ -75,7 +75,7 @@ fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
                 addr,
             };
         }
-        Stop::StepDone | Stop::Exception => Signal::SIGTRAP,
+        Stop::StepDone | Stop::Exception | Stop::StepRefused => Signal::SIGTRAP,
         Stop::Interrupted => Signal::SIGINT,
         Stop::Trap(reason) => Signal(reason.signal()),
     };
@@ -93,8 +93,15 @@ fn exit_reason(end: End) -> MultiThreadStopReason<u64> {
 }
 
 /// What LLDB should display with a stop, beyond the signal.
-fn stop_fields(stop: Stop) -> Vec<(&'static str, String)> {
+fn stop_fields(stop: Stop, exec: &Execution) -> Vec<(&'static str, String)> {
     match stop {
+        Stop::StepRefused => vec![(
+            "description",
+            hex_text(&format!(
+                "step refused: {}",
+                exec.refusal().unwrap_or("unknown reason")
+            )),
+        )],
         Stop::Trap(reason) => vec![("description", hex_text(reason.description()))],
         Stop::Exception => vec![
             ("reason", "exception".to_string()),
@@ -141,6 +148,17 @@ pub async fn run(
                     .take()
                     .and_then(|r| exec.start(target, r));
                 match immediate {
+                    Some(Outcome::Stopped(stop)) => {
+                        let pc = pc_reg(target);
+                        let mut regs = core::iter::once((WasmRegId::Pc, &pc[..]));
+                        match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs) {
+                            Ok(m) => {
+                                client.replies.append_stop_fields(&stop_fields(stop, exec));
+                                m
+                            }
+                            Err(_) => return SessionEnd::ConnectionLost,
+                        }
+                    }
                     Some(Outcome::Exited(end)) => match inner.report_stop(target, exit_reason(end))
                     {
                         Ok(m) => m,
@@ -248,7 +266,7 @@ pub async fn run(
                                 Ok(m) => m,
                                 Err(_) => return SessionEnd::ConnectionLost,
                             };
-                        client.replies.append_stop_fields(&stop_fields(stop));
+                        client.replies.append_stop_fields(&stop_fields(stop, exec));
                         m
                     }
                     (GdbStubStateMachine::Running(inner), Outcome::Exited(end)) => {

@@ -369,7 +369,7 @@ struct Dap {
 
 impl Dap {
     fn start(env: &[(&str, &Path)]) -> Dap {
-        let program = std::env::var("LLDB_DAP").unwrap_or_else(|_| "lldb-dap-22".to_string());
+        let program = common::tools::tool_or_env("lldb-dap-22", "LLDB_DAP");
         let mut cmd = Command::new(&program);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -386,7 +386,7 @@ impl Dap {
         }
         let mut child = cmd
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
         let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut stderr_pipe = child.stderr.take().unwrap();

@@ -10,6 +10,7 @@ mod common;
 use common::debuggee::{Captured, find_listen_addr};
 use common::fixtures;
 use common::lldb::{Batch, LldbRun, TIMEOUT, lldb_path};
+use common::tools;
 use common::{Debuggee, component_path, line_of, manifest_dir, wasmtime_path};
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -30,14 +31,14 @@ fn gdbstub_wasmtime() -> PathBuf {
             return PathBuf::from(path);
         }
         let script = manifest_dir().join("scripts/build-wasmtime-gdbstub.sh");
-        let status = Command::new("bash")
+        let status = Command::new(tools::tool("bash"))
             .arg(&script)
             .current_dir(manifest_dir())
             .stdin(Stdio::null())
             .status()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
         assert!(status.success(), "{} failed ({status})", script.display());
-        let out = Command::new("bash")
+        let out = Command::new(tools::tool("bash"))
             .arg(&script)
             .arg("--print-path")
             .output()

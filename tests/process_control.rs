@@ -247,7 +247,7 @@ fn trap_reasons_show_in_lldb() {
         let run = Batch::new(debuggee.addr())
             .commands(&["continue", "bt"])
             .run();
-        run.assert_contains(&"stop reason = wasm trap: ".to_string());
+        run.assert_contains("stop reason = wasm trap: ");
         run.assert_contains(expected);
     }
 }

@@ -14,7 +14,7 @@ use libfuzzer_sys::fuzz_target;
 use wasm_gdbstub::bytecode::ModuleInfo;
 use wasm_gdbstub::monitor_text::{LineTable, disasm_window};
 
-/// Keep one input's work bounded (`step_targets` decodes a whole function per pc): functions
+/// Keep one input's work bounded (a function's control structure is decoded on its first query): functions
 /// looked at, pcs per function, and pcs in all.
 const MAX_FUNCS: u32 = 32;
 const PCS_PER_FUNC: usize = 12;

@@ -84,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
     let user: Vec<(Site, UserBreakpoint)> = input
         .sites
         .iter()
-        .map(|&(module, pc, d)| (Site { module, pc }, UserBreakpoint { only_at_depth: d.map(usize::from) }))
+        .map(|&(module, pc, d)| (Site { module, pc }, UserBreakpoint { only_at_depth: d.map(usize::from), ..Default::default() }))
         .collect();
     let step: Vec<StepTarget> = sites.iter().map(|&site| StepTarget { site, depth: site.pc as usize }).collect();
     let _ = text::format_breakpoints(&user, &step, &sites, &|s: Site| (s.pc % 2 == 0).then(|| "f+0x0".to_string()));

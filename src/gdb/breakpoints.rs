@@ -38,8 +38,18 @@ impl SwBreakpoint for GdbTarget<'_> {
             return Err(TargetError::NonFatal);
         };
         let only_at_depth = stepping::return_address_depth(&self.debuggee.frame_sites(), site);
-        self.breakpoints
-            .add_user(site, UserBreakpoint { only_at_depth });
+        let aliases = self
+            .debuggee
+            .module(site.module)
+            .and_then(|m| Some(m.info.as_ref()?.loop_landings_from(&m.bytes, site.pc)))
+            .unwrap_or_default();
+        self.breakpoints.add_user(
+            site,
+            UserBreakpoint {
+                only_at_depth,
+                aliases,
+            },
+        );
         self.log(1, || format!("Z0 {site:?} only_at_depth={only_at_depth:?}"));
         if self.sync_breakpoints() {
             Ok(true)

@@ -13,7 +13,7 @@ mod wasm;
 mod watchpoints;
 
 use crate::addr::{self, Location};
-use crate::breakpoints::Breakpoints;
+use crate::breakpoints::{Breakpoints, Site};
 use crate::debuggee::Debuggee;
 use gdbstub::arch::lldb::{Encoding, Format, Generic, Register};
 use gdbstub::common::Tid;
@@ -64,8 +64,6 @@ pub struct GdbTarget<'d> {
     /// What the last resume packet asked for; the session loop acts on it.
     pub resume_request: Option<ResumeRequest>,
     pub verbose: u8,
-    /// Caches of the `monitor` commands.
-    monitor: monitor::MonitorState,
 }
 
 impl<'d> GdbTarget<'d> {
@@ -77,7 +75,31 @@ impl<'d> GdbTarget<'d> {
             watch_accesses: Default::default(),
             resume_request: None,
             verbose,
-            monitor: Default::default(),
+        }
+    }
+
+    /// The address LLDB is shown for a frame at `pc` of `module`: where a user breakpoint LLDB
+    /// planted stands for this pc, that breakpoint's address, so LLDB recognises its hit;
+    /// otherwise [`Debuggee::shown_pc`].
+    pub fn frame_addr(&self, module: u32, pc: u32) -> u64 {
+        let site = Site { module, pc };
+        if self.breakpoints.has_user(site) {
+            return addr::code_addr(module, pc);
+        }
+        if let Some(user) = self.breakpoints.user_alias_of(site) {
+            return addr::code_addr(module, user.pc);
+        }
+        addr::code_addr(module, self.debuggee.shown_pc(module, pc))
+    }
+
+    /// The innermost frame's pc as LLDB is shown it (see [`GdbTarget::frame_addr`]).
+    pub fn reported_pc(&self) -> u64 {
+        match self.debuggee.stack.first() {
+            Some(f) => self.frame_addr(f.module, f.pc),
+            None => self
+                .debuggee
+                .entry_site()
+                .map_or(0, |s| self.frame_addr(s.module, s.pc)),
         }
     }
 
@@ -171,7 +193,7 @@ impl Target for GdbTarget<'_> {
 
 impl MultiThreadBase for GdbTarget<'_> {
     fn read_registers(&mut self, regs: &mut WasmRegisters, _tid: Tid) -> TargetResult<(), Self> {
-        regs.pc = self.current_pc();
+        regs.pc = self.reported_pc();
         Ok(())
     }
 
@@ -239,7 +261,7 @@ impl SingleRegisterAccess<Tid> for GdbTarget<'_> {
     ) -> TargetResult<usize, Self> {
         match reg {
             WasmRegId::Pc => {
-                let bytes = self.current_pc().to_le_bytes();
+                let bytes = self.reported_pc().to_le_bytes();
                 let n = bytes.len().min(buf.len());
                 buf[..n].copy_from_slice(&bytes[..n]);
                 Ok(n)

@@ -5,39 +5,17 @@
 
 use super::{Fatal, GdbTarget};
 use crate::breakpoints::Site;
-use crate::debuggee::Module;
 use crate::host::{self, WasmType};
 use crate::monitor_text::{
-    self as text, Command, DisasmLine, GlobalValue, LineTable, MAX_GLOBALS, MemoryRow, ModuleRow,
+    self as text, Command, DisasmLine, GlobalValue, MAX_GLOBALS, MemoryRow, ModuleRow,
 };
 use gdbstub::output;
 use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd};
-use std::collections::HashMap;
 
 /// Wasmtime creates instances only once the program starts, and memories and globals live in
 /// instances.
 const NOT_STARTED: &str =
     "the program has not started yet: no instances, memories or globals exist\n";
-
-/// What the monitor commands keep between requests.
-#[derive(Default)]
-pub struct MonitorState {
-    /// Line tables by protocol module index, parsed on the first `disasm` in that module. Module
-    /// bytecode never changes during a run, so a table stays valid.
-    line_tables: HashMap<u32, LineTable>,
-}
-
-impl MonitorState {
-    fn line_table(&mut self, index: u32, module: &Module) -> &LineTable {
-        self.line_tables.entry(index).or_insert_with(|| {
-            if module.info.as_ref().is_some_and(|i| i.has_dwarf()) {
-                LineTable::parse(&module.bytes)
-            } else {
-                LineTable::default()
-            }
-        })
-    }
-}
 
 impl MonitorCmd for GdbTarget<'_> {
     fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), Fatal> {
@@ -150,14 +128,12 @@ impl GdbTarget<'_> {
         text::format_globals(&format!("module {module} ({})", m.name), &values, truncated)
     }
 
-    fn monitor_disasm(&mut self, addr: Option<u64>, count: usize) -> String {
+    fn monitor_disasm(&self, addr: Option<u64>, count: usize) -> String {
         let (module, offset) = match text::resolve_code_addr(addr, self.current_pc()) {
             Ok(location) => location,
             Err(message) => return message,
         };
-        let GdbTarget {
-            debuggee, monitor, ..
-        } = self;
+        let debuggee = &self.debuggee;
         let Some(m) = debuggee.module(module) else {
             return format!(
                 "disasm: no module {module} (there are {})\n",
@@ -183,7 +159,7 @@ impl GdbTarget<'_> {
         };
         let offsets: Vec<u32> = listing.iter().map(|(o, _)| *o).collect();
         let (window, current) = text::disasm_window(&offsets, offset, count);
-        let table = monitor.line_table(module, m);
+        let table = m.line_table();
         let lines: Vec<DisasmLine> = listing
             .get(window.clone())
             .unwrap_or_default()
@@ -227,14 +203,15 @@ impl GdbTarget<'_> {
         let user: Vec<_> = self
             .breakpoints
             .user_sites()
-            .map(|(s, b)| (*s, *b))
+            .map(|(s, b)| (*s, b.clone()))
             .collect();
         let planted: Vec<Site> = self.breakpoints.planted().iter().copied().collect();
         let label = |site: Site| {
             let m = self.debuggee.module(site.module)?;
             let info = m.info.as_ref()?;
             let func = info.func_containing(site.pc)?;
-            let delta = site.pc.checked_sub(info.func_start(func)?)?;
+            // Relative to the function's address as LLDB shows it (DWARF's low_pc, the locals).
+            let delta = site.pc.checked_sub(info.func_body_range(func)?.start)?;
             let name = info
                 .func_name(func)
                 .map_or_else(|| format!("func[{func}]"), str::to_string);

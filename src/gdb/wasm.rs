@@ -1,7 +1,6 @@
 //! LLDB's Wasm packets: `qWasmCallStack`, `qWasmLocal`, `qWasmGlobal`, `qWasmStackValue`.
 
 use super::{Fatal, GdbTarget};
-use crate::addr::code_addr;
 use crate::debuggee::value_bytes;
 use crate::host::WasmValue;
 use gdbstub::common::Tid;
@@ -24,10 +23,10 @@ impl Wasm for GdbTarget<'_> {
     fn wasm_call_stack(&self, _tid: Tid, next_pc: &mut dyn FnMut(u64)) -> Result<(), Fatal> {
         if self.debuggee.stack.is_empty() {
             // Not started yet: one frame, where execution will begin.
-            next_pc(self.current_pc());
+            next_pc(self.reported_pc());
         }
         for frame in &self.debuggee.stack {
-            next_pc(code_addr(frame.module, frame.pc));
+            next_pc(self.frame_addr(frame.module, frame.pc));
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
+pub use super::dwarf::{code_section_start, data_symbol_address, dwarf_line_table};
 use super::manifest_dir;
 
 /// `tests/fixtures/` in the source tree.
@@ -52,6 +53,11 @@ pub fn wat_step_src() -> PathBuf {
 }
 pub fn wat_unreachable_src() -> PathBuf {
     src("wat/unreachable.wat")
+}
+
+/// `tests/fixtures/c/leaf.c` built as a core module: functions without a prologue.
+pub fn c_leaf() -> PathBuf {
+    c_fixture("leaf")
 }
 
 /// `tests/fixtures/c/app.c` built as a core module.
@@ -174,84 +180,6 @@ pub fn wat_line_table(wat_path: impl AsRef<Path>) -> HashMap<u32, u32> {
         path.display()
     );
     table
-}
-
-/// Line → lowest module-relative code offset for rows of `wasm`'s DWARF line
-/// table whose file path ends with `file_suffix` (all rows when `None`).
-/// Wasm DWARF addresses count from the start of the Code section's contents,
-/// so that section's offset is added back.
-pub fn dwarf_line_table(wasm: &[u8], file_suffix: Option<&str>) -> HashMap<u32, u32> {
-    let (code_start, sections) = split_module(wasm);
-    let dwarf = gimli::Dwarf::load(|id| -> Result<_, gimli::Error> {
-        let data = sections.get(id.name()).map(|d| &d[..]).unwrap_or(&[]);
-        Ok(gimli::EndianSlice::new(data, gimli::LittleEndian))
-    })
-    .expect("load DWARF");
-    let mut table: HashMap<u32, u32> = HashMap::new();
-    let mut units = dwarf.units();
-    while let Some(header) = units.next().expect("DWARF unit header") {
-        let unit = dwarf.unit(header).expect("DWARF unit");
-        let Some(program) = unit.line_program.clone() else {
-            continue;
-        };
-        let mut rows = program.rows();
-        while let Some((header, row)) = rows.next_row().expect("DWARF line row") {
-            if row.end_sequence() {
-                continue;
-            }
-            let Some(line) = row.line() else { continue };
-            if let Some(suffix) = file_suffix {
-                let name = row.file(header).map(|file| {
-                    let part = |attr| {
-                        dwarf
-                            .attr_string(&unit, attr)
-                            .map(|s| s.to_string_lossy().into_owned())
-                            .unwrap_or_default()
-                    };
-                    let name = part(file.path_name());
-                    match file.directory(header) {
-                        Some(dir) if !name.starts_with('/') => format!("{}/{name}", part(dir)),
-                        _ => name,
-                    }
-                });
-                if !name.is_some_and(|n| n.ends_with(suffix)) {
-                    continue;
-                }
-            }
-            let offset = code_start + row.address() as u32;
-            let slot = table.entry(line.get() as u32).or_insert(offset);
-            *slot = (*slot).min(offset);
-        }
-    }
-    table
-}
-
-/// Offset of the Code section's contents within `wasm` (where DWARF code
-/// addresses start).
-pub fn code_section_start(wasm: &[u8]) -> u32 {
-    split_module(wasm).0
-}
-
-/// Returns the offset of the Code section's contents and the custom sections
-/// by name.
-fn split_module(wasm: &[u8]) -> (u32, HashMap<String, Vec<u8>>) {
-    let mut code_start = None;
-    let mut customs = HashMap::new();
-    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
-        match payload.expect("parse wasm") {
-            wasmparser::Payload::CodeSectionStart {
-                unchecked_range: range,
-                ..
-            } => {
-                code_start = Some(range.start as u32);
-            }
-            wasmparser::Payload::CustomSection(reader) => {
-                customs.insert(reader.name().to_string(), reader.data().to_vec());
-            }
-            _ => {}
-        }
-    }
-    (code_start.expect("module has no code section"), customs)
 }
 
 /// Compiles WAT with a DWARF line table whose addresses follow the LLVM/LLDB
@@ -383,8 +311,8 @@ fn c_fixture(name: &'static str) -> PathBuf {
     }
     let source = src(format!("c/{name}.c"));
     let out = out_dir().join(format!("{name}.wasm"));
-    build_if_stale(&out, &[source.clone()], |tmp| {
-        let clang = std::env::var_os("CLANG").unwrap_or_else(|| "clang-22".into());
+    build_if_stale(&out, std::slice::from_ref(&source), |tmp| {
+        let clang = super::tools::tool_or_env("clang-22", "CLANG");
         // Debian's wasi-libc is laid out for the `wasm32-wasi` triple; newer
         // clang warns that the triple is deprecated, which is just noise here.
         let mut cmd = Command::new(clang);
@@ -398,6 +326,22 @@ fn c_fixture(name: &'static str) -> PathBuf {
     out
 }
 
+/// `tests/fixtures/c/NAME.c` built for x86-64 with the flags of its Wasm build: what native
+/// LLDB debugs to show what the same session should show on Wasm.
+pub fn c_native(name: &str) -> PathBuf {
+    let source = src(format!("c/{name}.c"));
+    let out = out_dir().join(format!("{name}-x86_64"));
+    build_if_stale(&out, std::slice::from_ref(&source), |tmp| {
+        let mut cmd = Command::new(super::tools::tool_or_env("clang-22", "CLANG"));
+        cmd.args(["-g", "-O0"]).arg(&source).arg("-o").arg(tmp);
+        run_build(
+            &mut cmd,
+            &format!("native clang build of {}", source.display()),
+        );
+    });
+    out
+}
+
 fn wat_fixture(name: &'static str) -> PathBuf {
     static BUILT: OnceLock<Mutex<HashMap<&'static str, PathBuf>>> = OnceLock::new();
     let map = BUILT.get_or_init(Default::default);
@@ -407,7 +351,7 @@ fn wat_fixture(name: &'static str) -> PathBuf {
     }
     let source = src(format!("wat/{name}.wat"));
     let out = out_dir().join(format!("{name}.wasm"));
-    build_if_stale(&out, &[source.clone()], |tmp| {
+    build_if_stale(&out, std::slice::from_ref(&source), |tmp| {
         let bytes = compile_wat(&source);
         fs::write(tmp, bytes).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
     });
@@ -482,17 +426,10 @@ fn rust_fixtures() -> &'static RustFixtures {
     })
 }
 
-fn cargo_command() -> Command {
+pub fn cargo_command() -> Command {
     // The rustup proxy on PATH honours rust-toolchain.toml (which lists the
     // wasm targets); fall back to the cargo running the tests.
-    let cargo = if which("cargo").is_some() {
-        PathBuf::from("cargo")
-    } else {
-        std::env::var_os("CARGO")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| "cargo".into())
-    };
-    let mut cmd = Command::new(cargo);
+    let mut cmd = Command::new(super::tools::tool("cargo"));
     // Settings aimed at the outer (host) build must not leak into the wasm one.
     for var in [
         "CARGO_TARGET_DIR",
@@ -509,13 +446,6 @@ fn cargo_command() -> Command {
     cmd
 }
 
-pub(crate) fn which(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-}
-
 fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
     for entry in entries {
@@ -528,7 +458,8 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn run_build(cmd: &mut Command, what: &str) {
+/// Runs a build step, returning its stdout; panics with its output on failure.
+pub fn run_build(cmd: &mut Command, what: &str) -> Vec<u8> {
     let output = cmd
         .output()
         .unwrap_or_else(|e| panic!("{what}: cannot start {cmd:?}: {e}"));
@@ -540,6 +471,7 @@ fn run_build(cmd: &mut Command, what: &str) {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    output.stdout
 }
 
 fn mtime(path: &Path) -> Option<SystemTime> {
@@ -547,21 +479,30 @@ fn mtime(path: &Path) -> Option<SystemTime> {
 }
 
 /// Rebuilds `out` when it is missing or older than any of `sources` (or this
-/// harness file, whose build flags may have changed). `build` writes to a
-/// temporary path that is renamed into place, so an interrupted build never
-/// leaves a fresh-looking output behind. A lock file serialises builds across
-/// threads and test processes.
+/// harness file, whose build flags may have changed). See [`build_with`].
 fn build_if_stale(out: &Path, sources: &[PathBuf], build: impl FnOnce(&Path)) {
-    let dir = out_dir();
-    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
-    let lock = File::create(dir.join(".build.lock")).expect("create fixture lock file");
-    lock.lock().expect("lock fixture lock file");
-
     let harness = manifest_dir().join(file!().trim_start_matches("./"));
+    build_with(out, sources, &harness, build);
+}
+
+/// Rebuilds `out` when it is missing or older than any of `sources` or
+/// `harness` (the file that holds the build flags). `build` writes to a
+/// temporary path with the output's file name (wasm-ld records it as the
+/// module name, which backtraces and LLDB show) that is renamed into place,
+/// so an interrupted build never leaves a fresh-looking output behind. A lock
+/// file in the output's directory serialises builds across threads and test
+/// processes.
+pub fn build_with(out: &Path, sources: &[PathBuf], harness: &Path, build: impl FnOnce(&Path)) {
+    let dir = out.parent().expect("an output file in a directory");
+    fs::create_dir_all(dir).unwrap_or_else(|e| panic!("create {}: {e}", dir.display()));
+    let lock = File::create(dir.join(".build.lock")).expect("create the build lock file");
+    lock.lock().expect("lock the build lock file");
+
     let newest_source = sources
         .iter()
-        .chain(harness.exists().then_some(&harness))
-        .map(|s| mtime(s).unwrap_or_else(|| panic!("fixture source {} missing", s.display())))
+        .map(PathBuf::as_path)
+        .chain(harness.exists().then_some(harness))
+        .map(|s| mtime(s).unwrap_or_else(|| panic!("build input {} missing", s.display())))
         .max();
     let fresh = match (mtime(out), newest_source) {
         (Some(built), Some(newest)) => built >= newest,
@@ -569,10 +510,8 @@ fn build_if_stale(out: &Path, sources: &[PathBuf], build: impl FnOnce(&Path)) {
         (None, _) => false,
     };
     if !fresh {
-        // Same file name as the output: wasm-ld records it as the module name,
-        // which backtraces and LLDB show.
         let tmp_dir = dir.join(format!(".tmp-{}", std::process::id()));
-        fs::create_dir_all(&tmp_dir).expect("create fixture temp dir");
+        fs::create_dir_all(&tmp_dir).expect("create the build's temp dir");
         let tmp = tmp_dir.join(out.file_name().expect("output file name"));
         build(&tmp);
         fs::rename(&tmp, out)
@@ -582,7 +521,7 @@ fn build_if_stale(out: &Path, sources: &[PathBuf], build: impl FnOnce(&Path)) {
     drop(lock);
 }
 
-fn copy_atomically(from: &Path, to: &Path) {
+pub fn copy_atomically(from: &Path, to: &Path) {
     let tmp = to.with_extension(format!("tmp{}", std::process::id()));
     fs::copy(from, &tmp)
         .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), tmp.display()));
@@ -593,32 +532,6 @@ fn copy_atomically(from: &Path, to: &Path) {
 pub fn read(path: impl AsRef<Path>) -> Vec<u8> {
     let path = path.as_ref();
     fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
-}
-
-/// The linear-memory address of a global variable, from the module's DWARF.
-pub fn data_symbol_address(wasm: &[u8], name: &str) -> u64 {
-    let text = std::process::Command::new("llvm-dwarfdump-22")
-        .arg("--name")
-        .arg(name)
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(wasm)?;
-            child.wait_with_output()
-        })
-        .expect("llvm-dwarfdump-22");
-    let text = String::from_utf8_lossy(&text.stdout);
-    let at = text
-        .find("DW_OP_addr 0x")
-        .unwrap_or_else(|| panic!("no address for {name}: {text}"));
-    let hex: String = text[at + 13..]
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
-    u64::from_str_radix(&hex, 16).unwrap()
 }
 
 /// The core module of a component that carries DWARF (the program's own module); a core module

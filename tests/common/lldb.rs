@@ -1,5 +1,7 @@
-//! Drives `lldb-22` against a running stub, either in batch mode (`-b -o ...`)
-//! or through Python and the SB API, always under a hard timeout.
+//! Drives LLDB against a running stub, either in batch mode (`-b -o ...`) or through Python and
+//! the SB API, always under a hard timeout. The suite runs in Debian's LLDB 22 by default and in
+//! LLDB 23.1 (setup's `.venv-lldb23/`) with `WASM_GDBSTUB_LLDB=23`; `scripts/test.sh` runs the
+//! LLDB tests in both.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -13,11 +15,26 @@ use super::debuggee::Captured;
 /// LLDB is killed after this long.
 pub const TIMEOUT: Duration = Duration::from_secs(120);
 
-/// `$LLDB`, else `lldb-22`.
+/// The LLDB this run of the suite drives: `WASM_GDBSTUB_LLDB=23` selects LLDB 23.1, unset or
+/// `22` LLDB 22.
+pub fn version() -> Version {
+    match std::env::var("WASM_GDBSTUB_LLDB").as_deref() {
+        Err(_) | Ok("") | Ok("22") => Version::Lldb22,
+        Ok("23") => Version::Lldb23,
+        Ok(other) => panic!("WASM_GDBSTUB_LLDB={other}: expected 22 or 23"),
+    }
+}
+
+/// The `lldb` of this run (see [`version`]); for LLDB 22, `$LLDB` overrides `lldb-22`.
 pub fn lldb_path() -> PathBuf {
-    std::env::var_os("LLDB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "lldb-22".into())
+    lldb_path_for(version())
+}
+
+pub fn lldb_path_for(version: Version) -> PathBuf {
+    match version {
+        Version::Lldb22 => super::tools::tool_or_env("lldb-22", "LLDB"),
+        Version::Lldb23 => super::tools::tool(".venv-lldb23/bin/lldb"),
+    }
 }
 
 /// The command that attaches LLDB's Wasm process plugin to the stub.
@@ -29,10 +46,11 @@ pub fn connect_command(addr: SocketAddr) -> String {
 pub fn python_path() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| {
-        let out = Command::new(lldb_path())
+        let lldb = lldb_path_for(Version::Lldb22);
+        let out = Command::new(&lldb)
             .arg("-P")
             .output()
-            .unwrap_or_else(|e| panic!("cannot run `{} -P`: {e}", lldb_path().display()));
+            .unwrap_or_else(|e| panic!("cannot run `{} -P`: {e}", lldb.display()));
         assert!(
             out.status.success(),
             "`lldb -P` failed: {}",
@@ -129,7 +147,7 @@ impl LldbRun {
     }
 }
 
-/// Runs `lldb-22 -b` that connects to `addr` and then runs `commands`.
+/// Runs `lldb -b` (this run's LLDB) that connects to `addr` and then runs `commands`.
 pub fn batch(addr: SocketAddr, commands: &[&str]) -> LldbRun {
     Batch::new(addr).commands(commands).run()
 }
@@ -193,10 +211,44 @@ impl Batch {
     }
 }
 
-/// Runs a Python `script` with LLDB's module importable (`import lldb`);
+/// The LLDBs the tests drive: Debian's LLDB 22, what most users have and the default, and
+/// LLDB 23.1 from PyPI (`lldb-for-pwndbg`, in setup's `.venv-lldb23/`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Version {
+    Lldb22,
+    Lldb23,
+}
+
+/// Runs a Python `script` with the `lldb` module of `version` importable; `args` become
+/// `sys.argv[1:]`. LLDB 23's own `lldb-server` serves its native sessions.
+pub fn python_with(version: Version, script: &str, args: &[&str], timeout: Duration) -> LldbRun {
+    match version {
+        Version::Lldb22 => python22(script, args, timeout),
+        Version::Lldb23 => {
+            let lldb = lldb_path_for(Version::Lldb23);
+            let bin = lldb.parent().expect("the virtualenv's bin directory");
+            let mut cmd = Command::new(bin.join("python"));
+            cmd.arg("-c").arg(script).args(args);
+            run(
+                cmd,
+                &[(
+                    "LLDB_DEBUGSERVER_PATH".into(),
+                    bin.join("lldb-server").into_os_string(),
+                )],
+                timeout,
+            )
+        }
+    }
+}
+
+/// Runs a Python `script` with the `lldb` module of this run's LLDB (see [`version`]);
 /// `args` become `sys.argv[1:]`.
 pub fn python(script: &str, args: &[&str], timeout: Duration) -> LldbRun {
-    let mut cmd = Command::new("python3");
+    python_with(version(), script, args, timeout)
+}
+
+fn python22(script: &str, args: &[&str], timeout: Duration) -> LldbRun {
+    let mut cmd = Command::new(super::tools::tool("python3"));
     cmd.arg("-c").arg(script).args(args);
     let mut pythonpath = python_path().into_os_string();
     if let Some(existing) = std::env::var_os("PYTHONPATH") {
@@ -213,7 +265,7 @@ fn run(mut cmd: Command, env: &[(OsString, OsString)], timeout: Duration) -> Lld
     // Keep LLDB's output plain and independent of the user's terminal.
     cmd.env("TERM", "dumb");
     let mut proc = Captured::spawn(&mut cmd)
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e} (is lldb-22 installed?)"));
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e} (scripts/setup.sh installs it)"));
     let command = proc.description().to_string();
     match proc.wait_timeout(timeout) {
         Some(out) => LldbRun {

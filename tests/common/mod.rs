@@ -4,10 +4,14 @@
 //! part of it, hence the blanket dead-code allowance.
 #![allow(dead_code, unused_imports)]
 
+pub mod corpus;
 pub mod debuggee;
+pub mod dwarf;
 pub mod fixtures;
 pub mod lldb;
 pub mod rsp;
+pub mod tools;
+pub mod wasm;
 
 use std::path::PathBuf;
 
@@ -43,20 +47,7 @@ pub fn component_path() -> PathBuf {
     path
 }
 
-/// The `wasmtime` CLI: `$WASMTIME`, else `wasmtime` on PATH, else
-/// `~/.cargo/bin/wasmtime` (where scripts/setup.sh installs it).
+/// The `wasmtime` CLI: `$WASMTIME`, else the one scripts/setup.sh installs.
 pub fn wasmtime_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("WASMTIME") {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = fixtures::which("wasmtime") {
-        return p;
-    }
-    if let Some(home) = std::env::var_os("HOME") {
-        let p = PathBuf::from(home).join(".cargo/bin/wasmtime");
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("wasmtime not found (set WASMTIME, put it on PATH, or run scripts/setup.sh)");
+    tools::tool_or_env("wasmtime", "WASMTIME")
 }

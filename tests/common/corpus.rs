@@ -1,0 +1,374 @@
+//! The real-program corpus for stepping tests: sources under `tests/corpus/`,
+//! built on demand (`-g -O0`) into `target/corpus/` and rebuilt when a source
+//! or this file is newer than the output.
+//!
+//! * `lua`: Lua 5.4 from the pinned crates.io crate `lua-src` (fetched with
+//!   `cargo metadata`, see [`lua_source_dir`]) plus a small host,
+//!   `tests/corpus/lua/host.c`, running the embedded `script.lua`. Built for
+//!   `wasm32-wasi` and natively (an x86-64 ELF for native LLDB as an oracle).
+//! * `cpp`: `tests/corpus/cpp/main.cpp`, C++17 over the standard library,
+//!   against libc++ for `wasm32-wasi` and natively against the system's C++
+//!   library.
+//! * `rust_std`: `tests/corpus/rust-std/`, a std-heavy cargo package, for
+//!   `wasm32-wasip1` (core module) and `wasm32-wasip2` (component).
+//!
+//! Every program is deterministic: it prints the same few lines on every run,
+//! on wasm and natively, and finishes quickly.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::SystemTime;
+
+use super::{fixtures, manifest_dir};
+
+/// The `lua-src` release whose Lua 5.4 sources the corpus builds; must match
+/// `tests/corpus/lua-src-fetch/Cargo.toml`.
+pub const LUA_SRC_VERSION: &str = "548.1.2";
+
+/// Lua's sources that the corpus leaves out: the stand-alone interpreter and
+/// compiler, `linit.c` (the host opens the libraries it needs itself), and
+/// the io, os and package libraries, which need `popen`, `system`, `tmpnam`
+/// and `dlopen` (absent from WASI).
+pub const LUA_LEFT_OUT: &[&str] = &[
+    "lua.c",
+    "luac.c",
+    "linit.c",
+    "liolib.c",
+    "loslib.c",
+    "loadlib.c",
+];
+
+/// Compiler flags shared by both Lua builds (the wasm one adds
+/// [`LUA_WASM_FLAGS`]). `include/setjmp.h` replaces Lua's setjmp/longjmp
+/// error handling (which wasi-libc cannot provide) with abort(); the fixed
+/// `luai_makeseed` replaces the time- and address-based string-hash seed.
+fn lua_common_flags() -> Vec<String> {
+    vec![
+        "-g".into(),
+        "-O0".into(),
+        "-std=gnu17".into(),
+        // host.c embeds script.lua with `#embed`, a C23 feature.
+        "-Wno-c23-extensions".into(),
+        "-Dluai_makeseed(L)=((unsigned int)0x2f5eedu)".into(),
+        format!("-I{}", corpus_dir().join("lua/include").display()),
+        format!("-I{}", lua_source_dir().display()),
+    ]
+}
+
+/// Extra flags for the `wasm32-wasi` Lua build: `lstate.h` includes
+/// `<signal.h>` for `sig_atomic_t`, which wasi-libc only offers in its
+/// signal emulation.
+pub const LUA_WASM_FLAGS: &[&str] = &[
+    "--target=wasm32-wasi",
+    "-Wno-deprecated",
+    "-D_WASI_EMULATED_SIGNAL",
+];
+
+/// C++ flags shared by both builds. libc++ for wasm32 is built without
+/// exception support (no `__cxa_throw`), so exceptions are off everywhere.
+pub const CPP_FLAGS: &[&str] = &["-std=c++17", "-g", "-O0", "-fno-exceptions"];
+
+/// `tests/corpus/` in the source tree.
+pub fn corpus_dir() -> PathBuf {
+    manifest_dir().join("tests").join("corpus")
+}
+
+/// Where built corpus programs go (`target/corpus/`).
+pub fn out_dir() -> PathBuf {
+    manifest_dir().join("target").join("corpus")
+}
+
+/// The Lua host program, `tests/corpus/lua/host.c`.
+pub fn lua_host_src() -> PathBuf {
+    corpus_dir().join("lua/host.c")
+}
+
+/// The Lua script the host embeds, `tests/corpus/lua/script.lua`.
+pub fn lua_script_src() -> PathBuf {
+    corpus_dir().join("lua/script.lua")
+}
+
+/// The C++ program, `tests/corpus/cpp/main.cpp`.
+pub fn cpp_src() -> PathBuf {
+    corpus_dir().join("cpp/main.cpp")
+}
+
+/// The Rust program, `tests/corpus/rust-std/src/main.rs`.
+pub fn rust_std_src() -> PathBuf {
+    corpus_dir().join("rust-std/src/main.rs")
+}
+
+/// Every corpus program built for wasm: `(name, path)`.
+pub fn all_wasm() -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("lua", lua_wasm()),
+        ("cpp", cpp_wasm()),
+        ("rust_std_p1", rust_std_p1()),
+        ("rust_std_p2", rust_std_p2()),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// Lua.
+
+/// The directory holding Lua 5.4's `.c` and `.h` files (`lua-5.4.x/` inside
+/// the `lua-src` crate that `cargo metadata` downloads into Cargo's registry
+/// on first use).
+pub fn lua_source_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(find_lua_source_dir).clone()
+}
+
+fn lua_fetch_manifest() -> PathBuf {
+    corpus_dir().join("lua-src-fetch/Cargo.toml")
+}
+
+fn find_lua_source_dir() -> PathBuf {
+    let manifest = lua_fetch_manifest();
+    let mut cmd = fixtures::cargo_command();
+    cmd.current_dir(manifest.parent().expect("manifest dir"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .arg("--manifest-path")
+        .arg(&manifest);
+    let stdout = fixtures::run_build(&mut cmd, "cargo metadata (fetching lua-src)");
+    let meta: serde_json::Value =
+        serde_json::from_slice(&stdout).expect("cargo metadata printed invalid JSON");
+    let package = meta["packages"]
+        .as_array()
+        .expect("cargo metadata: no packages")
+        .iter()
+        .find(|p| p["name"] == "lua-src" && p["version"] == LUA_SRC_VERSION)
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo metadata for {} lists no lua-src {LUA_SRC_VERSION}",
+                manifest.display()
+            )
+        });
+    let crate_dir = Path::new(
+        package["manifest_path"]
+            .as_str()
+            .expect("lua-src manifest_path"),
+    )
+    .parent()
+    .expect("lua-src crate dir")
+    .to_path_buf();
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&crate_dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", crate_dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("lua-5.4"))
+        })
+        .collect();
+    match dirs.len() {
+        1 => dirs.pop().unwrap(),
+        _ => panic!(
+            "expected exactly one lua-5.4.* directory in {}, found {dirs:?}",
+            crate_dir.display()
+        ),
+    }
+}
+
+/// Lua's `.c` files that the corpus compiles (all but [`LUA_LEFT_OUT`]).
+pub fn lua_c_sources() -> Vec<PathBuf> {
+    let mut sources: Vec<PathBuf> = files_in(&lua_source_dir())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !LUA_LEFT_OUT.contains(&name)
+        })
+        .collect();
+    sources.sort();
+    sources
+}
+
+/// Everything the Lua builds depend on, for the staleness check.
+fn lua_inputs() -> Vec<PathBuf> {
+    let mut inputs = files_in(&lua_source_dir());
+    inputs.extend(files_in(&corpus_dir().join("lua")));
+    let fetch = lua_fetch_manifest();
+    inputs.push(fetch.with_file_name("Cargo.lock"));
+    inputs.push(fetch);
+    inputs
+}
+
+/// Lua + `tests/corpus/lua/host.c` as a `wasm32-wasi` core module.
+pub fn lua_wasm() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = out_dir().join("lua.wasm");
+            build_if_stale(&out, &lua_inputs(), |tmp| {
+                let mut cmd = Command::new(super::tools::tool_or_env("clang-22", "CLANG"));
+                cmd.current_dir(manifest_dir())
+                    .args(LUA_WASM_FLAGS)
+                    .args(lua_common_flags())
+                    .args(lua_c_sources())
+                    .arg(lua_host_src())
+                    .arg("-lwasi-emulated-signal")
+                    .arg("-o")
+                    .arg(tmp);
+                fixtures::run_build(&mut cmd, "clang build of Lua for wasm32-wasi");
+            });
+            out
+        })
+        .clone()
+}
+
+/// Lua + `tests/corpus/lua/host.c` as a native (x86-64) executable, from the
+/// same sources and flags as [`lua_wasm`].
+pub fn lua_native() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = out_dir().join("lua-native");
+            build_if_stale(&out, &lua_inputs(), |tmp| {
+                let mut cmd = Command::new(super::tools::tool_or_env("clang-22", "CLANG"));
+                cmd.current_dir(manifest_dir())
+                    .args(lua_common_flags())
+                    .args(lua_c_sources())
+                    .arg(lua_host_src())
+                    .arg("-lm")
+                    .arg("-o")
+                    .arg(tmp);
+                fixtures::run_build(&mut cmd, "native clang build of Lua");
+            });
+            out
+        })
+        .clone()
+}
+
+// ---------------------------------------------------------------------------
+// C++.
+
+/// `tests/corpus/cpp/main.cpp` as a `wasm32-wasi` core module (libc++).
+pub fn cpp_wasm() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = out_dir().join("cpp.wasm");
+            build_if_stale(&out, &[cpp_src()], |tmp| {
+                // The driver links -lc++ -lc++abi from /usr/lib/wasm32-wasi
+                // by itself.
+                let mut cmd = Command::new(super::tools::tool_or_env("clang++-22", "CLANGXX"));
+                cmd.current_dir(manifest_dir())
+                    .args(["--target=wasm32-wasi", "-Wno-deprecated"])
+                    .args(CPP_FLAGS)
+                    .arg(cpp_src())
+                    .arg("-o")
+                    .arg(tmp);
+                fixtures::run_build(&mut cmd, "clang++ build of the C++ corpus for wasm32-wasi");
+            });
+            out
+        })
+        .clone()
+}
+
+/// `tests/corpus/cpp/main.cpp` as a native (x86-64) executable.
+pub fn cpp_native() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let out = out_dir().join("cpp-native");
+            build_if_stale(&out, &[cpp_src()], |tmp| {
+                let mut cmd = Command::new(super::tools::tool_or_env("clang++-22", "CLANGXX"));
+                cmd.current_dir(manifest_dir())
+                    .args(CPP_FLAGS)
+                    .arg(cpp_src())
+                    .arg("-o")
+                    .arg(tmp);
+                fixtures::run_build(&mut cmd, "native clang++ build of the C++ corpus");
+            });
+            out
+        })
+        .clone()
+}
+
+// ---------------------------------------------------------------------------
+// Rust.
+
+/// `tests/corpus/rust-std` as a `wasm32-wasip1` core module.
+pub fn rust_std_p1() -> PathBuf {
+    rust_std()[0].clone()
+}
+
+/// `tests/corpus/rust-std` as a `wasm32-wasip2` component.
+pub fn rust_std_p2() -> PathBuf {
+    rust_std()[1].clone()
+}
+
+const RUST_TARGETS: [&str; 2] = ["wasm32-wasip1", "wasm32-wasip2"];
+
+fn rust_std() -> &'static [PathBuf; 2] {
+    static BUILT: OnceLock<[PathBuf; 2]> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let project = corpus_dir().join("rust-std");
+        let mut sources = vec![project.join("Cargo.toml"), project.join("Cargo.lock")];
+        sources.extend(files_in(&project.join("src")));
+        let target_dir = out_dir().join("cargo");
+        let outputs = RUST_TARGETS.map(|target| {
+            let short = &target["wasm32-".len()..];
+            (
+                out_dir().join(format!("rust-std-{short}.wasm")),
+                target_dir.join(target).join("debug/rust-std.wasm"),
+            )
+        });
+        // One stamp for both targets: one cargo run builds them together.
+        let stamp = out_dir().join("rust-std.stamp");
+        if outputs.iter().any(|(dest, _)| !dest.exists()) {
+            let _ = fs::remove_file(&stamp);
+        }
+        build_if_stale(&stamp, &sources, |tmp| {
+            let mut cmd = fixtures::cargo_command();
+            cmd.current_dir(&project)
+                .args(["build", "--locked", "--offline"]);
+            for target in RUST_TARGETS {
+                cmd.args(["--target", target]);
+            }
+            cmd.arg("--target-dir")
+                .arg(&target_dir)
+                .arg("--manifest-path")
+                .arg(project.join("Cargo.toml"));
+            fixtures::run_build(&mut cmd, "cargo build of the rust-std corpus");
+            for (dest, built) in &outputs {
+                fixtures::copy_atomically(built, dest);
+            }
+            fs::write(tmp, b"built\n").expect("write stamp");
+        });
+        outputs.map(|(dest, _)| {
+            assert!(dest.exists(), "{} missing after build", dest.display());
+            dest
+        })
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Building and caching (with fixtures.rs's helpers, in its own output
+// directory).
+
+/// The files directly in `dir` and below it.
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let entries = fs::read_dir(dir).unwrap_or_else(|e| panic!("read {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            out.extend(files_in(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// [`fixtures::build_with`], with this file as the one that holds the build flags.
+fn build_if_stale(out: &Path, sources: &[PathBuf], build: impl FnOnce(&Path)) {
+    let harness = manifest_dir().join(file!().trim_start_matches("./"));
+    fixtures::build_with(out, sources, &harness, build);
+}
