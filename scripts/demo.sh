@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, builds the component and the bundled C
-# example, runs the example in Wasmtime under the component and drives a real LLDB 22 session
+# example, runs the example in Wasmtime under the component and drives a real LLDB session
 # against it, printing the transcript. With a .wasm path, debugs that program and leaves LLDB
-# interactive instead.
+# interactive instead. DEMO_LLDB=23 uses LLDB 23.1 (setup installs it in .venv-lldb23) instead of
+# Debian's LLDB 22: `step` then lands on a callee's first statement and recursive callers show
+# their own variables.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 bash scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+case "${DEMO_LLDB:-22}" in
+  22) lldb=lldb-22 ;;
+  23) lldb="$root/.venv-lldb23/bin/lldb" ;;
+  *) echo "demo.sh: DEMO_LLDB must be 22 or 23, got '${DEMO_LLDB}'" >&2; exit 2 ;;
+esac
 
 echo "==> building the component (release, wasm32-wasip2)"
 cargo build --quiet --release --target wasm32-wasip2
@@ -47,13 +54,13 @@ cat "$log"
 connect="process connect --plugin wasm connect://$addr"
 if [ "$interactive" = 1 ]; then
   echo "==> starting LLDB ($connect)"
-  lldb-22 -o "$connect"
+  "$lldb" -o "$connect"
   exit 0
 fi
 
 line_of() { grep -n "MARK: $1\$" tests/fixtures/c/app.c | cut -d: -f1; }
 echo "==> scripted LLDB session"
-lldb-22 -b --no-lldbinit \
+"$lldb" -b --no-lldbinit \
   -o "$connect" \
   -o "image list" \
   -o "breakpoint set --name fact" \

@@ -54,6 +54,8 @@ pub struct Debuggee<'d> {
     pub stack: Vec<Frame>,
     /// Whether `stack` was read to its end.
     stack_complete: bool,
+    /// A resumption is pending: the host takes no other request until it has finished.
+    resumed: bool,
     module_of_instance: HashMap<u64, u32>,
 }
 
@@ -63,6 +65,8 @@ pub enum AccessError {
     NoSuchModule,
     NoMemory,
     OutOfBounds,
+    /// The debuggee is running: the host takes no request until it stops.
+    Running,
     Host(#[allow(dead_code)] host::Error),
 }
 
@@ -116,6 +120,7 @@ impl<'d> Debuggee<'d> {
             instances: HashMap::new(),
             stack: Vec::new(),
             stack_complete: false,
+            resumed: false,
             module_of_instance: HashMap::new(),
         };
         debuggee.refresh_instances();
@@ -195,6 +200,18 @@ impl<'d> Debuggee<'d> {
             .into_iter()
             .find(|&label| lines.line_start(label).is_some())
             .unwrap_or(pc)
+    }
+
+    /// Records whether a resumption is pending (see [`Debuggee::is_resumed`]).
+    pub fn set_resumed(&mut self, resumed: bool) {
+        self.resumed = resumed;
+    }
+
+    /// Whether a resumption is pending. Wasmtime 48 fails the whole run ("Attempt to use
+    /// debuggee API while a future is pending") if any other debuggee request comes meanwhile, so
+    /// every edit checks this first.
+    pub fn is_resumed(&self) -> bool {
+        self.resumed
     }
 
     /// Whether [`Debuggee::stack`] holds every frame (not just the innermost ones a quick check
@@ -341,6 +358,9 @@ impl<'d> Debuggee<'d> {
     }
 
     pub fn add_breakpoint(&self, module: u32, pc: u32) -> Result<(), AccessError> {
+        if self.resumed {
+            return Err(AccessError::Running);
+        }
         let m = self.module(module).ok_or(AccessError::NoSuchModule)?;
         m.handle
             .add_breakpoint(self.host, pc)
@@ -348,6 +368,9 @@ impl<'d> Debuggee<'d> {
     }
 
     pub fn remove_breakpoint(&self, module: u32, pc: u32) -> Result<(), AccessError> {
+        if self.resumed {
+            return Err(AccessError::Running);
+        }
         let m = self.module(module).ok_or(AccessError::NoSuchModule)?;
         m.handle
             .remove_breakpoint(self.host, pc)

@@ -62,6 +62,9 @@ pub struct Execution {
     pending_watch: Option<Watchpoint>,
     /// Why the last step was refused.
     refusal: Option<String>,
+    /// The last stop was shown to LLDB at another address than the real pc (see
+    /// `Debuggee::shown_pc`).
+    shown_elsewhere: bool,
     /// Where and at what stack depth the debuggee last resumed, when its whole stack was known.
     resumed_from: Option<(Site, usize)>,
     /// Steps use Wasmtime's single-step mode (`--host-step`), the reference for tests.
@@ -106,6 +109,7 @@ impl Execution {
             target.debuggee.stack.clear();
             self.host_stepping = true;
             self.running = Some(Resumption::single_step(target.debuggee.host));
+            target.debuggee.set_resumed(true);
             return None;
         }
         if request == ResumeRequest::Continue
@@ -119,9 +123,8 @@ impl Execution {
                 module: top.module,
                 pc: top.pc,
             };
-            if target.debuggee.shown_pc(here.module, here.pc) != here.pc
-                && target.breakpoints.has_user(here)
-            {
+            if self.shown_elsewhere && target.breakpoints.has_user(here) {
+                self.shown_elsewhere = false;
                 return Some(Outcome::Stopped(Stop::Breakpoint));
             }
         }
@@ -167,7 +170,10 @@ impl Execution {
                 (site, stack.len())
             });
         target.debuggee.stack.clear();
+        // The last moment the host takes breakpoint edits until the program stops again.
+        target.sync_breakpoints();
         self.running = Some(Resumption::start(target.debuggee.host));
+        target.debuggee.set_resumed(true);
     }
 
     /// Waits until the running debuggee reports an event.
@@ -191,6 +197,7 @@ impl Execution {
             return Outcome::Running;
         };
         let host_stepped = std::mem::take(&mut self.host_stepping);
+        target.debuggee.set_resumed(false);
         let event = match resumption.finish(target.debuggee.host) {
             Ok(event) => event,
             // The host could not say what happened; the store is unusable, treat it as the end.
@@ -237,6 +244,9 @@ impl Execution {
         match outcome {
             Outcome::Running => self.resume(target),
             Outcome::Stopped(_) => {
+                self.shown_elsewhere = target.debuggee.stack.first().is_some_and(|f| {
+                    target.frame_addr(f.module, f.pc) != crate::addr::code_addr(f.module, f.pc)
+                });
                 self.interrupt_requested = false;
                 self.pending_watch = None;
                 target.breakpoints.clear_step();

@@ -165,6 +165,26 @@ fn vanish_while_the_program_runs() {
     });
 }
 
+/// The program waits in a host call when its client vanishes, with a breakpoint planted and the
+/// resumption pending: the stub must not touch the debuggee until the program stops by itself
+/// (Wasmtime ends the whole run if its debuggee interface is used meanwhile), and the breakpoint
+/// must be gone when the program gets there.
+#[test]
+fn vanish_while_the_program_waits_in_a_host_call() {
+    let wasm = fixtures::c_sleep_then_call();
+    let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
+    let mut client = connect(&debuggee);
+    let source = fixtures::src("c/sleep_then_call.c");
+    let bp = code_addr(&wasm, &source, "sleep_then_call.c", "work_body");
+    assert_eq!(client.request(&format!("Z0,{bp:x},1")), "OK");
+    client.send("vCont;c:p1.-1");
+    thread::sleep(Duration::from_millis(500));
+    vanish(client);
+    let out = debuggee.wait_exit(Duration::from_secs(60));
+    out.assert_success();
+    out.assert_stdout_contains("work=42");
+}
+
 #[test]
 fn vanish_during_a_large_memory_read() {
     vanish_then_reattach(|client| {

@@ -117,7 +117,14 @@ impl<'d> GdbTarget<'d> {
 
     /// Applies pending breakpoint changes to Wasmtime. A site Wasmtime refuses is dropped from the
     /// planted set so a later sync retries it; the refusal is returned for the caller's reply.
+    ///
+    /// While the debuggee runs nothing is applied (Wasmtime ends the whole run if its debuggee
+    /// interface is used while a resumption is pending): the wanted set is kept and applied by
+    /// the next call, which `Execution` makes before every resumption.
     pub fn sync_breakpoints(&mut self) -> bool {
+        if self.debuggee.is_resumed() {
+            return true;
+        }
         let edits = self.breakpoints.sync();
         let mut ok = true;
         for site in edits.remove {

@@ -55,6 +55,11 @@ pub fn wat_unreachable_src() -> PathBuf {
     src("wat/unreachable.wat")
 }
 
+/// `tests/fixtures/c/sleep_then_call.c` built as a core module: waits in a host call.
+pub fn c_sleep_then_call() -> PathBuf {
+    c_fixture("sleep_then_call")
+}
+
 /// `tests/fixtures/c/leaf.c` built as a core module: functions without a prologue.
 pub fn c_leaf() -> PathBuf {
     c_fixture("leaf")

@@ -130,7 +130,7 @@ def find_lldb_server():
 
     here = os.path.dirname(os.path.abspath(lldb.__file__))
     candidates = []
-    # .../llvm-22/lib/python3.X/site-packages/lldb -> .../llvm-22/bin
+    # <prefix>/lib/python3.X/site-packages/lldb -> <prefix>/bin
     up = here
     for _ in range(4):
         up = os.path.dirname(up)
