@@ -40,16 +40,7 @@ fn session(commands: &[String]) -> (Vec<String>, LldbRun, Output) {
     let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
     let run = Batch::new(debuggee.addr()).commands(&refs).run();
     let program = debuggee.wait_exit(Duration::from_secs(60));
-    (sections(&run.output()), run, program)
-}
-
-/// Splits a transcript into one chunk per `(lldb) command`, the command line included.
-fn sections(output: &str) -> Vec<String> {
-    output
-        .split("(lldb) ")
-        .skip(1)
-        .map(str::to_string)
-        .collect()
+    (lldb::sections(&run.output()), run, program)
 }
 
 /// Each needle occurs in command #`index`'s output after the previous one.

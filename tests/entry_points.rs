@@ -9,7 +9,7 @@ mod common;
 
 use common::debuggee::{Captured, find_listen_addr};
 use common::fixtures;
-use common::lldb::{Batch, LldbRun, TIMEOUT, lldb_path};
+use common::lldb::{self, Batch, LldbRun, expect_in, section};
 use common::tools;
 use common::{Debuggee, component_path, line_of, manifest_dir, wasmtime_path};
 use std::ffi::OsString;
@@ -75,32 +75,8 @@ fn rust_line(mark: &str) -> u32 {
     line_of(fixtures::rust_app_src(), mark)
 }
 
-/// Splits a batch transcript into one chunk per `(lldb) command`, the command line included.
 fn sections(run: &LldbRun) -> Vec<String> {
-    run.output()
-        .split("(lldb) ")
-        .skip(1)
-        .map(str::to_string)
-        .collect()
-}
-
-/// The chunk of the first command that starts with `command`.
-#[track_caller]
-fn section<'a>(sections: &'a [String], command: &str, run: &LldbRun) -> &'a str {
-    sections
-        .iter()
-        .find(|s| s.starts_with(command))
-        .unwrap_or_else(|| panic!("no `{command}` in the session\n{}", run.transcript()))
-}
-
-#[track_caller]
-fn expect_in(sections: &[String], command: &str, needle: &str, run: &LldbRun) {
-    let chunk = section(sections, command, run);
-    assert!(
-        chunk.contains(needle),
-        "`{command}` should show `{needle}`, got:\n{chunk}\n--- whole session ---\n{}",
-        run.transcript()
-    );
+    lldb::sections(&run.output())
 }
 
 /// `image list` rows: one per module LLDB knows.
@@ -112,50 +88,15 @@ fn image_rows(sections: &[String], run: &LldbRun) -> Vec<String> {
         .collect()
 }
 
-/// Runs `lldb-22 -b` with the given `-O` (before the target) and `-o` commands on `wasm`, under
-/// LLDB's timeout, with `env` added to its environment.
+/// `lldb -b` with `-O before`, `-o commands` on `wasm`, with `env` added (see
+/// `lldb::launch_session`).
 fn lldb_session(
     wasm: Option<&Path>,
     before: &[String],
     commands: &[String],
     env: &[(&str, OsString)],
 ) -> LldbRun {
-    let mut cmd = Command::new(lldb_path());
-    cmd.args(["-b", "--no-lldbinit", "--no-use-colors"])
-        .env("TERM", "dumb");
-    // The tests choose the launcher's binaries explicitly; the caller's settings must not leak in.
-    for var in [
-        "WASMTIME",
-        "WASM_GDBSTUB_COMPONENT",
-        "WASM_GDBSTUB_LAUNCH_ARGS",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    for line in before {
-        cmd.arg("-O").arg(line);
-    }
-    for line in commands {
-        cmd.arg("-o").arg(line);
-    }
-    if let Some(wasm) = wasm {
-        cmd.arg(wasm);
-    }
-    let mut proc = Captured::spawn(&mut cmd).unwrap_or_else(|e| panic!("cannot start lldb: {e}"));
-    let command = proc.description().to_string();
-    let (output, timed_out) = match proc.wait_timeout(TIMEOUT) {
-        Some(output) => (output, false),
-        None => (proc.kill(), true),
-    };
-    LldbRun {
-        stdout: output.stdout,
-        stderr: output.stderr,
-        status: (!timed_out).then_some(output.status),
-        timed_out,
-        command,
-    }
+    lldb::launch_session(wasm, before, commands, env, &[])
 }
 
 fn strings(list: &[&str]) -> Vec<String> {

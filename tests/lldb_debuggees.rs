@@ -5,7 +5,7 @@
 mod common;
 
 use common::fixtures;
-use common::lldb::{Batch, LldbRun};
+use common::lldb::{self, Batch, LldbRun};
 use common::{Debuggee, line_of};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -57,17 +57,8 @@ impl Kind {
         let refs: Vec<&str> = commands.iter().map(String::as_str).collect();
         let run = Batch::new(debuggee.addr()).commands(&refs).run();
         let program = debuggee.wait_exit(Duration::from_secs(60));
-        (sections(&run.output()), run, program)
+        (lldb::sections(&run.output()), run, program)
     }
-}
-
-/// Splits a batch transcript into one chunk per `(lldb) command`, the command line included.
-fn sections(output: &str) -> Vec<String> {
-    output
-        .split("(lldb) ")
-        .skip(1)
-        .map(str::to_string)
-        .collect()
 }
 
 #[track_caller]

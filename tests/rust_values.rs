@@ -9,9 +9,8 @@
 
 mod common;
 
-use common::debuggee::Captured;
 use common::fixtures;
-use common::lldb::{LldbRun, TIMEOUT, lldb_path};
+use common::lldb::{self, LldbRun, expect_in, section};
 use common::tools::find_on_path;
 use common::{Debuggee, line_of, manifest_dir};
 use std::ffi::OsString;
@@ -65,7 +64,7 @@ fn import_line() -> String {
 }
 
 /// `lldb -b` with `-O before`, `-o commands` and optionally a target file, with `env` set and
-/// `remove` unset.
+/// `remove` unset; `RUSTC` is always unset, so a test decides where the toolchain is found.
 fn lldb_session(
     wasm: Option<&Path>,
     before: &[String],
@@ -73,73 +72,14 @@ fn lldb_session(
     env: &[(&str, OsString)],
     remove: &[&str],
 ) -> LldbRun {
-    let mut cmd = Command::new(lldb_path());
-    cmd.args(["-b", "--no-lldbinit", "--no-use-colors"])
-        .env("TERM", "dumb")
-        .current_dir(manifest_dir());
-    for var in [
-        "WASMTIME",
-        "WASM_GDBSTUB_COMPONENT",
-        "WASM_GDBSTUB_LAUNCH_ARGS",
-        "RUSTC",
-    ]
-    .iter()
-    .chain(remove)
-    {
-        cmd.env_remove(var);
-    }
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    for line in before {
-        cmd.arg("-O").arg(line);
-    }
-    for line in commands {
-        cmd.arg("-o").arg(line);
-    }
-    if let Some(wasm) = wasm {
-        cmd.arg(wasm);
-    }
-    let mut proc = Captured::spawn(&mut cmd).unwrap_or_else(|e| panic!("cannot start lldb: {e}"));
-    let command = proc.description().to_string();
-    let (output, timed_out) = match proc.wait_timeout(TIMEOUT) {
-        Some(output) => (output, false),
-        None => (proc.kill(), true),
-    };
-    LldbRun {
-        stdout: output.stdout,
-        stderr: output.stderr,
-        status: (!timed_out).then_some(output.status),
-        timed_out,
-        command,
-    }
+    let remove: Vec<&str> = std::iter::once("RUSTC")
+        .chain(remove.iter().copied())
+        .collect();
+    lldb::launch_session(wasm, before, commands, env, &remove)
 }
 
-/// The transcript cut at each `(lldb) `: one chunk per command, the command line first.
 fn sections(run: &LldbRun) -> Vec<String> {
-    run.output()
-        .split("(lldb) ")
-        .skip(1)
-        .map(str::to_string)
-        .collect()
-}
-
-#[track_caller]
-fn section<'a>(sections: &'a [String], command: &str, run: &LldbRun) -> &'a str {
-    sections
-        .iter()
-        .find(|s| s.starts_with(command))
-        .unwrap_or_else(|| panic!("no `{command}` in the session\n{}", run.transcript()))
-}
-
-#[track_caller]
-fn expect_in(sections: &[String], command: &str, needle: &str, run: &LldbRun) {
-    let chunk = section(sections, command, run);
-    assert!(
-        chunk.contains(needle),
-        "`{command}` should show `{needle}`, got:\n{chunk}\n--- whole session ---\n{}",
-        run.transcript()
-    );
+    lldb::sections(&run.output())
 }
 
 /// The variables and what a user reads for each (as native rust-lldb shows them).

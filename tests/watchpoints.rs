@@ -6,16 +6,8 @@ mod common;
 
 use common::Debuggee;
 use common::fixtures;
-use common::lldb::Batch;
+use common::lldb::{self, Batch};
 use std::time::Duration;
-
-fn sections(output: &str) -> Vec<String> {
-    output
-        .split("(lldb) ")
-        .skip(1)
-        .map(str::to_string)
-        .collect()
-}
 
 #[test]
 fn c_writes_and_reads_are_caught() {
@@ -42,7 +34,7 @@ fn c_writes_and_reads_are_caught() {
             "continue",                                 // 18
         ])
         .run();
-    let s = sections(&run.output());
+    let s = lldb::sections(&run.output());
     let check = |i: usize, needles: &[&str]| {
         for needle in needles {
             assert!(
@@ -101,7 +93,7 @@ fn rust_core_module_and_component_writes_are_caught() {
                 "continue",                  // 8
             ])
             .run();
-        let s = sections(&run.output());
+        let s = lldb::sections(&run.output());
         assert!(s.len() >= 9, "{}", run.transcript());
         assert!(
             s[5].contains("stop reason = watchpoint 1"),

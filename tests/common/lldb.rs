@@ -5,7 +5,7 @@
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -239,6 +239,75 @@ pub fn python_with(version: Version, script: &str, args: &[&str], timeout: Durat
             )
         }
     }
+}
+
+/// Splits a batch transcript into one chunk per `(lldb) command`, the command line included.
+pub fn sections(output: &str) -> Vec<String> {
+    output
+        .split("(lldb) ")
+        .skip(1)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The chunk of the first command in `sections` that starts with `command`.
+#[track_caller]
+pub fn section<'a>(sections: &'a [String], command: &str, run: &LldbRun) -> &'a str {
+    sections
+        .iter()
+        .find(|s| s.starts_with(command))
+        .unwrap_or_else(|| panic!("no `{command}` in the session\n{}", run.transcript()))
+}
+
+/// `command`'s chunk of the session shows `needle`.
+#[track_caller]
+pub fn expect_in(sections: &[String], command: &str, needle: &str, run: &LldbRun) {
+    let chunk = section(sections, command, run);
+    assert!(
+        chunk.contains(needle),
+        "`{command}` should show `{needle}`, got:\n{chunk}\n--- whole session ---\n{}",
+        run.transcript()
+    );
+}
+
+/// Runs this run's `lldb -b` with `-O before` (before the target), `-o commands` and optionally a
+/// target file, from the package root, with `env` set and `remove` unset; the launcher's own
+/// settings (`WASMTIME`, `WASM_GDBSTUB_COMPONENT`, `WASM_GDBSTUB_LAUNCH_ARGS`) are always unset,
+/// so that the caller's environment does not leak into a test that chooses them explicitly.
+pub fn launch_session(
+    wasm: Option<&Path>,
+    before: &[String],
+    commands: &[String],
+    env: &[(&str, OsString)],
+    remove: &[&str],
+) -> LldbRun {
+    let mut cmd = Command::new(lldb_path());
+    cmd.args(["-b", "--no-lldbinit", "--no-use-colors"])
+        .current_dir(super::manifest_dir());
+    for var in [
+        "WASMTIME",
+        "WASM_GDBSTUB_COMPONENT",
+        "WASM_GDBSTUB_LAUNCH_ARGS",
+    ]
+    .iter()
+    .chain(remove)
+    {
+        cmd.env_remove(var);
+    }
+    for line in before {
+        cmd.arg("-O").arg(line);
+    }
+    for line in commands {
+        cmd.arg("-o").arg(line);
+    }
+    if let Some(wasm) = wasm {
+        cmd.arg(wasm);
+    }
+    let env: Vec<(OsString, OsString)> = env
+        .iter()
+        .map(|(k, v)| (OsString::from(k), v.clone()))
+        .collect();
+    run(cmd, &env, TIMEOUT)
 }
 
 /// Runs a Python `script` with the `lldb` module of this run's LLDB (see [`version`]);
