@@ -562,3 +562,42 @@ pub fn program_module(wasm: &[u8]) -> Vec<u8> {
     }
     panic!("no core module with DWARF in the component")
 }
+
+/// `tests/fixtures/http-handler/`: a wasi:http handler (wstd's `#[wstd::http_server]`) built as
+/// a wasm32-wasip2 component with debug info; `GET /fib/N` answers with the N-th Fibonacci number.
+pub fn http_handler() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let project = src("http-handler");
+            let mut sources = vec![project.join("Cargo.toml"), project.join("Cargo.lock")];
+            collect_files(&project.join("src"), &mut sources);
+            let target_dir = out_dir().join("http-handler-target");
+            let out = out_dir().join("http-handler.wasm");
+            build_if_stale(&out, &sources, |tmp| {
+                let mut cmd = cargo_command();
+                cmd.current_dir(&project)
+                    .args([
+                        "build",
+                        "--locked",
+                        "--offline",
+                        "--target",
+                        "wasm32-wasip2",
+                    ])
+                    .arg("--target-dir")
+                    .arg(&target_dir)
+                    .arg("--manifest-path")
+                    .arg(project.join("Cargo.toml"));
+                run_build(&mut cmd, "cargo build of http-handler for wasm32-wasip2");
+                let built = target_dir
+                    .join("wasm32-wasip2")
+                    .join("debug")
+                    .join("http-handler.wasm");
+                fs::copy(&built, tmp).unwrap_or_else(|e| {
+                    panic!("copy {} -> {}: {e}", built.display(), tmp.display())
+                });
+            });
+            out
+        })
+        .clone()
+}
