@@ -127,11 +127,13 @@ fn fib(n: u32) -> u64 {
 
 /// Drives LLDB: connects, sets a breakpoint at `FILE:LINE`, prints `READY`, then for each of
 /// `STOPS` stops runs `continue` and inspects the frame (the first stop also runs `next`);
-/// the last stop ends with `process detach` instead of a further `continue`. Every command is
+/// after the last stop it runs `process detach`, or, with `idle`, one more `continue` that waits
+/// for a request while the test kills it. Every command is
 /// echoed as `(lldb) COMMAND` followed by its output, then a `STOP i` marker per stop.
 const SCRIPT: &str = r#"
 import sys, lldb
 addr, src_file, line, stops = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+leave = sys.argv[5]
 lldb.SBDebugger.Initialize()
 dbg = lldb.SBDebugger.Create(False)
 dbg.SetAsync(False)
@@ -153,97 +155,189 @@ for i in range(stops):
         cmd("next")
         cmd("frame variable a")
     print("STOP %d" % i, flush=True)
-cmd("process detach")
+if leave == "idle":
+    # Let the server run on with the breakpoint planted: it idles until the next request, and
+    # the test kills this process meanwhile.
+    print("IDLE", flush=True)
+    cmd("continue")
+else:
+    cmd("process detach")
 print("DONE", flush=True)
 "#;
 
+/// What the server and LLDB printed, for failure messages.
+fn transcripts(server: &KillOnDrop, lldb: &KillOnDrop) -> String {
+    format!(
+        "--- wasmtime serve\n{}\n--- LLDB (Python)\n{}",
+        server.0.transcript(),
+        lldb.0.transcript()
+    )
+}
+
+/// `wasmtime serve` of the handler under the stub, and LLDB (Python, in a child process)
+/// connected to it with a breakpoint on `fib`'s first line, once Wasmtime serves HTTP.
+struct Session {
+    server: KillOnDrop,
+    lldb: KillOnDrop,
+    http_addr: SocketAddr,
+    bp_line: u32,
+    next_line: u32,
+}
+
+impl Session {
+    /// `stops` requests will stop at the breakpoint; `leave` is `detach` or `idle` (see SCRIPT).
+    fn start(stops: usize, leave: &str) -> Session {
+        let handler = fixtures::http_handler();
+        let source = "http-handler/src/main.rs";
+        let bp_line = fixtures::line_of(source, "fib_first");
+        let next_line = fixtures::line_of(source, "fib_second");
+
+        let mut serve = Command::new(common::wasmtime_path());
+        serve
+            .arg("serve")
+            .arg("-Scli")
+            .arg("-D")
+            .arg(format!("debugger={}", common::component_path().display()))
+            .args(["-D", "arg=127.0.0.1:0", "--addr", "127.0.0.1:0"])
+            .arg(&handler);
+        let mut server = KillOnDrop(
+            Captured::spawn(&mut serve).unwrap_or_else(|e| panic!("cannot start {serve:?}: {e}")),
+        );
+        let listening = server.0.wait_for(TIMEOUT, |out, err| {
+            find_listen_addr(err).is_some() || find_listen_addr(out).is_some()
+        });
+        assert!(
+            listening,
+            "no `listening on` line from the stub\n{}",
+            server.0.transcript()
+        );
+        let stub_addr = find_listen_addr(server.0.stderr().as_bytes())
+            .or_else(|| find_listen_addr(server.0.stdout().as_bytes()))
+            .unwrap();
+        eprintln!("stub listening on {stub_addr}: {}", server.0.description());
+
+        let mut python = Command::new(common::tools::tool("python3"));
+        let mut pythonpath = common::lldb::python_path().into_os_string();
+        if let Some(existing) = std::env::var_os("PYTHONPATH") {
+            pythonpath.push(":");
+            pythonpath.push(existing);
+        }
+        python
+            .env("PYTHONPATH", pythonpath)
+            .env("TERM", "dumb")
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg(stub_addr.to_string())
+            .arg("main.rs")
+            .arg(bp_line.to_string())
+            .arg(stops.to_string())
+            .arg(leave);
+        let lldb = KillOnDrop(
+            Captured::spawn(&mut python).unwrap_or_else(|e| panic!("cannot start {python:?}: {e}")),
+        );
+        let mut session = Session {
+            server,
+            lldb,
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            bp_line,
+            next_line,
+        };
+        let ready = session.lldb.0.wait_for(TIMEOUT, |out, _| {
+            String::from_utf8_lossy(out).contains("READY")
+        });
+        assert!(
+            ready,
+            "LLDB did not connect and set the breakpoint\n{}",
+            session.transcripts()
+        );
+        assert!(
+            session
+                .lldb
+                .0
+                .stdout()
+                .contains(&format!("main.rs:{bp_line}")),
+            "the breakpoint should resolve to main.rs:{bp_line}\n{}",
+            session.transcripts()
+        );
+        // Wasmtime starts serving once the debugger has let the store run.
+        let serving = session.server.0.wait_for(TIMEOUT, |out, err| {
+            find_http_addr(err).is_some() || find_http_addr(out).is_some()
+        });
+        assert!(
+            serving,
+            "no `Serving HTTP on` line\n{}",
+            session.transcripts()
+        );
+        session.http_addr = find_http_addr(session.server.0.stderr().as_bytes())
+            .or_else(|| find_http_addr(session.server.0.stdout().as_bytes()))
+            .unwrap();
+        eprintln!("serving HTTP on {}", session.http_addr);
+        session
+    }
+
+    fn transcripts(&self) -> String {
+        transcripts(&self.server, &self.lldb)
+    }
+
+    /// Requests served with no debugger in the way: each answered right, none stopped.
+    fn assert_served(&self, ns: &[u32], when: &str) {
+        for &n in ns {
+            let answer = get(self.http_addr, &format!("/fib/{n}"))
+                .unwrap_or_else(|e| panic!("/fib/{n} {when}: {e}\n{}", self.transcripts()));
+            assert_eq!(
+                answer,
+                (200, fib(n).to_string()),
+                "response to /fib/{n} {when}\n{}",
+                self.transcripts()
+            );
+        }
+    }
+}
+
+/// The issue's case: LLDB planted a breakpoint, one request stopped and was continued, the server
+/// went back to waiting for requests, and LLDB was killed outright. The server must live on and
+/// serve every later request, with the breakpoint gone.
+#[test]
+fn a_server_idling_with_a_breakpoint_survives_its_debugger_killed() {
+    let mut session = Session::start(1, "idle");
+    let reply = get_in_background(session.http_addr, "/fib/9");
+    let idle = session.lldb.0.wait_for(TIMEOUT, |out, _| {
+        String::from_utf8_lossy(out).contains("IDLE")
+    });
+    assert!(
+        idle,
+        "the first request did not stop\n{}",
+        session.transcripts()
+    );
+    let answer = reply
+        .recv_timeout(TIMEOUT)
+        .expect("a response to /fib/9")
+        .unwrap_or_else(|e| panic!("/fib/9: {e}\n{}", session.transcripts()));
+    assert_eq!(answer, (200, fib(9).to_string()));
+    // The server now waits for a request with the breakpoint planted and a resumption pending.
+    thread::sleep(Duration::from_millis(300));
+    session.lldb.0.kill();
+    thread::sleep(Duration::from_millis(300));
+    session.assert_served(&[11, 2, 25], "after LLDB was killed");
+    assert!(
+        session.server.0.try_status().is_none(),
+        "wasmtime serve ended\n{}",
+        session.transcripts()
+    );
+}
+
 #[test]
 fn lldb_debugs_requests_served_by_wasmtime_serve() {
-    let handler = fixtures::http_handler();
-    let source = "http-handler/src/main.rs";
-    let bp_line = fixtures::line_of(source, "fib_first");
-    let next_line = fixtures::line_of(source, "fib_second");
     // Requests that stop at the breakpoint, then ones served after LLDB detached.
     let debugged: [u32; 3] = [10, 7, 20];
     let after_detach: [u32; 3] = [12, 1, 30];
-
-    let mut serve = Command::new(common::wasmtime_path());
-    serve
-        .arg("serve")
-        .arg("-Scli")
-        .arg("-D")
-        .arg(format!("debugger={}", common::component_path().display()))
-        .args(["-D", "arg=127.0.0.1:0", "--addr", "127.0.0.1:0"])
-        .arg(&handler);
-    let mut server = KillOnDrop(
-        Captured::spawn(&mut serve).unwrap_or_else(|e| panic!("cannot start {serve:?}: {e}")),
-    );
-    let listening = server.0.wait_for(TIMEOUT, |out, err| {
-        find_listen_addr(err).is_some() || find_listen_addr(out).is_some()
-    });
-    assert!(
-        listening,
-        "no `listening on` line from the stub\n{}",
-        server.0.transcript()
-    );
-    let stub_addr = find_listen_addr(server.0.stderr().as_bytes())
-        .or_else(|| find_listen_addr(server.0.stdout().as_bytes()))
-        .unwrap();
-    eprintln!("stub listening on {stub_addr}: {}", server.0.description());
-
-    let mut python = Command::new(common::tools::tool("python3"));
-    let mut pythonpath = common::lldb::python_path().into_os_string();
-    if let Some(existing) = std::env::var_os("PYTHONPATH") {
-        pythonpath.push(":");
-        pythonpath.push(existing);
-    }
-    python
-        .env("PYTHONPATH", pythonpath)
-        .env("TERM", "dumb")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(stub_addr.to_string())
-        .arg("main.rs")
-        .arg(bp_line.to_string())
-        .arg(debugged.len().to_string());
-    let mut lldb = KillOnDrop(
-        Captured::spawn(&mut python).unwrap_or_else(|e| panic!("cannot start {python:?}: {e}")),
-    );
-    let transcripts = |server: &KillOnDrop, lldb: &KillOnDrop| {
-        format!(
-            "--- wasmtime serve\n{}\n--- LLDB (Python)\n{}",
-            server.0.transcript(),
-            lldb.0.transcript()
-        )
-    };
-    let ready = lldb.0.wait_for(TIMEOUT, |out, _| {
-        String::from_utf8_lossy(out).contains("READY")
-    });
-    assert!(
-        ready,
-        "LLDB did not connect and set the breakpoint\n{}",
-        transcripts(&server, &lldb)
-    );
-    let lldb_out = lldb.0.stdout();
-    assert!(
-        lldb_out.contains(&format!("main.rs:{bp_line}")),
-        "the breakpoint should resolve to main.rs:{bp_line}\n{}",
-        transcripts(&server, &lldb)
-    );
-
-    // Wasmtime starts serving once the debugger has let the store run.
-    let serving = server.0.wait_for(TIMEOUT, |out, err| {
-        find_http_addr(err).is_some() || find_http_addr(out).is_some()
-    });
-    assert!(
-        serving,
-        "no `Serving HTTP on` line\n{}",
-        transcripts(&server, &lldb)
-    );
-    let http_addr = find_http_addr(server.0.stderr().as_bytes())
-        .or_else(|| find_http_addr(server.0.stdout().as_bytes()))
-        .unwrap();
-    eprintln!("serving HTTP on {http_addr}");
+    let Session {
+        mut server,
+        mut lldb,
+        http_addr,
+        bp_line,
+        next_line,
+    } = Session::start(debugged.len(), "detach");
 
     for (i, &n) in debugged.iter().enumerate() {
         let reply = get_in_background(http_addr, &format!("/fib/{n}"));
