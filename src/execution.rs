@@ -82,6 +82,11 @@ impl Execution {
         self.finished
     }
 
+    /// Whether an interrupt was asked and has not yet stopped the program.
+    pub fn interrupt_pending(&self) -> bool {
+        self.interrupt_requested && self.running.is_some()
+    }
+
     /// Makes every step a host single step (see `--host-step`).
     pub fn step_with_host(&mut self) {
         self.host_step = true;

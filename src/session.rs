@@ -38,6 +38,20 @@ enum Wake {
     Event,
     Data(usize),
     Visitor(Option<std::io::Result<wstd::net::TcpStream>>),
+    /// An interrupt has not taken effect for a while.
+    InterruptSlow,
+}
+
+/// How long an interrupt may wait for the program to stop before LLDB is told why it waits.
+const INTERRUPT_NOTICE_AFTER_MS: u64 = 500;
+
+/// What LLDB shows (as program output) when an interrupt cannot take effect yet.
+const INTERRUPT_NOTICE: &str = "wasm-gdbstub: interrupt requested; the program is waiting in the \
+host (for input, a timer or the next request) and stops as soon as it runs WebAssembly again\n";
+
+/// An `O` packet: console output LLDB prints while the program runs.
+fn console_output_packet(text: &str) -> Vec<u8> {
+    frame(&format!("O{}", hex_text(text)))
 }
 
 fn new_machine<'a, 'd>(
@@ -121,6 +135,8 @@ pub async fn run(
         return SessionEnd::ConnectionLost;
     };
     let mut guard = Guard::new(PACKET_BUFFER, (PACKET_BUFFER / 2) as u64);
+    // Whether LLDB was told that the pending interrupt waits for the program to run Wasm.
+    let mut interrupt_noticed = false;
     loop {
         if !client.flush().await {
             return SessionEnd::ConnectionLost;
@@ -189,6 +205,9 @@ pub async fn run(
         // Wait for whatever comes first: the debuggee stopping, the client speaking, or another
         // client knocking.
         let running = matches!(machine, GdbStubStateMachine::Running(_)) && exec.is_running();
+        // An interrupt lands at Wasmtime's next epoch check: a program waiting in the host
+        // (an idle server, a blocking read) runs none until it is woken, so say why LLDB waits.
+        let notice_due = running && exec.interrupt_pending() && !interrupt_noticed;
         let wake = future::or(
             async {
                 if running {
@@ -198,12 +217,37 @@ pub async fn run(
                     future::pending().await
                 }
             },
-            future::or(async { Wake::Data(client.read().await) }, async {
-                Wake::Visitor(listener.incoming().next().await)
-            }),
+            future::or(
+                future::or(async { Wake::Data(client.read().await) }, async {
+                    Wake::Visitor(listener.incoming().next().await)
+                }),
+                async {
+                    if notice_due {
+                        wstd::task::sleep(wstd::time::Duration::from_millis(
+                            INTERRUPT_NOTICE_AFTER_MS,
+                        ))
+                        .await;
+                        Wake::InterruptSlow
+                    } else {
+                        future::pending().await
+                    }
+                },
+            ),
         )
         .await;
+        if !exec.interrupt_pending() {
+            interrupt_noticed = false;
+        }
         match wake {
+            Wake::InterruptSlow => {
+                interrupt_noticed = true;
+                target.log(1, || {
+                    "interrupt waits for the program to run Wasm".to_string()
+                });
+                client
+                    .replies
+                    .push_raw(&console_output_packet(INTERRUPT_NOTICE));
+            }
             Wake::Visitor(Some(Ok(stream))) => {
                 refuse(stream).await;
             }

@@ -10,50 +10,12 @@ mod common;
 use common::debuggee::{Captured, find_listen_addr};
 use common::fixtures;
 use common::lldb::{self, Batch, LldbRun, expect_in, section};
-use common::tools;
 use common::{Debuggee, component_path, line_of, manifest_dir, wasmtime_path};
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 use std::time::Duration;
-
-/// The wasmtime-cli with wasm-gdbstub built in: `$WASMTIME_GDBSTUB` if set, else what
-/// scripts/build-wasmtime-gdbstub.sh produces. The script runs every time (once per test
-/// binary): it does nothing when the binary is newer than the component, and otherwise rebuilds
-/// it, so the test never exercises a stale embedded component. A first build takes 10+ minutes;
-/// its progress goes straight to the terminal.
-fn gdbstub_wasmtime() -> PathBuf {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Some(path) = std::env::var_os("WASMTIME_GDBSTUB") {
-            return PathBuf::from(path);
-        }
-        let script = manifest_dir().join("scripts/build-wasmtime-gdbstub.sh");
-        let status = Command::new(tools::tool("bash"))
-            .arg(&script)
-            .current_dir(manifest_dir())
-            .stdin(Stdio::null())
-            .status()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        assert!(status.success(), "{} failed ({status})", script.display());
-        let out = Command::new(tools::tool("bash"))
-            .arg(&script)
-            .arg("--print-path")
-            .output()
-            .unwrap();
-        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        assert!(
-            path.is_file(),
-            "{} did not produce {}",
-            script.display(),
-            path.display()
-        );
-        path
-    })
-    .clone()
-}
 
 fn lldb_dir() -> PathBuf {
     manifest_dir().join("lldb")
@@ -111,7 +73,7 @@ struct Builtin {
 
 impl Builtin {
     fn spawn(wasm: &Path, extra: &[&str]) -> Self {
-        let mut cmd = Command::new(gdbstub_wasmtime());
+        let mut cmd = Command::new(common::builtin_wasmtime());
         cmd.args(["run", "-g", "127.0.0.1:0"]).args(extra).arg(wasm);
         let mut proc = Captured::spawn(&mut cmd).expect("start the gdbstub wasmtime");
         let seen = proc.wait_for(Duration::from_secs(30), |_, err| {
@@ -309,7 +271,10 @@ fn lldb_launches_through_the_builtin_gdbstub() {
     let wasm = fixtures::rust_p1();
     let launch = Launch {
         wasm: &wasm,
-        launch_args: format!("--builtin --wasmtime={}", gdbstub_wasmtime().display()),
+        launch_args: format!(
+            "--builtin --wasmtime={}",
+            common::builtin_wasmtime().display()
+        ),
         wasmtime: None,
     };
     launch_session(launch, "main.rs", rust_line);

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use common::debuggee::{Captured, find_listen_addr};
 use common::fixtures;
+use common::rsp::Client;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -165,6 +166,65 @@ else:
 print("DONE", flush=True)
 "#;
 
+/// How the debug component is given to `wasmtime serve`.
+#[derive(Copy, Clone)]
+enum Debugger {
+    /// A stock Wasmtime with `-D debugger=wasm_gdbstub.wasm -D arg=127.0.0.1:0`.
+    Component,
+    /// The Wasmtime built with the component inside (scripts/build-wasmtime-gdbstub.sh), `-g`.
+    BuiltIn,
+}
+
+/// `wasmtime serve` of the handler under the stub, once the stub listens: the server and the
+/// stub's address.
+fn start_server(debugger: Debugger) -> (KillOnDrop, SocketAddr) {
+    let mut serve = match debugger {
+        Debugger::Component => {
+            let mut cmd = Command::new(common::wasmtime_path());
+            cmd.args(["serve", "-Scli", "-D"])
+                .arg(format!("debugger={}", common::component_path().display()))
+                .args(["-D", "arg=127.0.0.1:0"]);
+            cmd
+        }
+        Debugger::BuiltIn => {
+            let mut cmd = Command::new(common::builtin_wasmtime());
+            cmd.args(["serve", "-Scli", "-g", "127.0.0.1:0"]);
+            cmd
+        }
+    };
+    serve
+        .args(["--addr", "127.0.0.1:0"])
+        .arg(fixtures::http_handler());
+    let mut server = KillOnDrop(
+        Captured::spawn(&mut serve).unwrap_or_else(|e| panic!("cannot start {serve:?}: {e}")),
+    );
+    let listening = server.0.wait_for(TIMEOUT, |out, err| {
+        find_listen_addr(err).is_some() || find_listen_addr(out).is_some()
+    });
+    assert!(
+        listening,
+        "no `listening on` line from the stub\n{}",
+        server.0.transcript()
+    );
+    let stub_addr = find_listen_addr(server.0.stderr().as_bytes())
+        .or_else(|| find_listen_addr(server.0.stdout().as_bytes()))
+        .unwrap();
+    eprintln!("stub listening on {stub_addr}: {}", server.0.description());
+    (server, stub_addr)
+}
+
+/// Wasmtime's HTTP address, once it serves (it starts when the debugger lets the store run).
+fn wait_http_addr(server: &mut KillOnDrop) -> Option<SocketAddr> {
+    let serving = server.0.wait_for(TIMEOUT, |out, err| {
+        find_http_addr(err).is_some() || find_http_addr(out).is_some()
+    });
+    serving.then(|| {
+        find_http_addr(server.0.stderr().as_bytes())
+            .or_else(|| find_http_addr(server.0.stdout().as_bytes()))
+            .unwrap()
+    })
+}
+
 /// What the server and LLDB printed, for failure messages.
 fn transcripts(server: &KillOnDrop, lldb: &KillOnDrop) -> String {
     format!(
@@ -186,35 +246,11 @@ struct Session {
 
 impl Session {
     /// `stops` requests will stop at the breakpoint; `leave` is `detach` or `idle` (see SCRIPT).
-    fn start(stops: usize, leave: &str) -> Session {
-        let handler = fixtures::http_handler();
+    fn start(debugger: Debugger, stops: usize, leave: &str) -> Session {
         let source = "http-handler/src/main.rs";
         let bp_line = fixtures::line_of(source, "fib_first");
         let next_line = fixtures::line_of(source, "fib_second");
-
-        let mut serve = Command::new(common::wasmtime_path());
-        serve
-            .arg("serve")
-            .arg("-Scli")
-            .arg("-D")
-            .arg(format!("debugger={}", common::component_path().display()))
-            .args(["-D", "arg=127.0.0.1:0", "--addr", "127.0.0.1:0"])
-            .arg(&handler);
-        let mut server = KillOnDrop(
-            Captured::spawn(&mut serve).unwrap_or_else(|e| panic!("cannot start {serve:?}: {e}")),
-        );
-        let listening = server.0.wait_for(TIMEOUT, |out, err| {
-            find_listen_addr(err).is_some() || find_listen_addr(out).is_some()
-        });
-        assert!(
-            listening,
-            "no `listening on` line from the stub\n{}",
-            server.0.transcript()
-        );
-        let stub_addr = find_listen_addr(server.0.stderr().as_bytes())
-            .or_else(|| find_listen_addr(server.0.stdout().as_bytes()))
-            .unwrap();
-        eprintln!("stub listening on {stub_addr}: {}", server.0.description());
+        let (server, stub_addr) = start_server(debugger);
 
         let mut python = Command::new(common::tools::tool("python3"));
         let mut pythonpath = common::lldb::python_path().into_os_string();
@@ -259,18 +295,8 @@ impl Session {
             "the breakpoint should resolve to main.rs:{bp_line}\n{}",
             session.transcripts()
         );
-        // Wasmtime starts serving once the debugger has let the store run.
-        let serving = session.server.0.wait_for(TIMEOUT, |out, err| {
-            find_http_addr(err).is_some() || find_http_addr(out).is_some()
-        });
-        assert!(
-            serving,
-            "no `Serving HTTP on` line\n{}",
-            session.transcripts()
-        );
-        session.http_addr = find_http_addr(session.server.0.stderr().as_bytes())
-            .or_else(|| find_http_addr(session.server.0.stdout().as_bytes()))
-            .unwrap();
+        session.http_addr = wait_http_addr(&mut session.server)
+            .unwrap_or_else(|| panic!("no `Serving HTTP on` line\n{}", session.transcripts()));
         eprintln!("serving HTTP on {}", session.http_addr);
         session
     }
@@ -299,7 +325,7 @@ impl Session {
 /// serve every later request, with the breakpoint gone.
 #[test]
 fn a_server_idling_with_a_breakpoint_survives_its_debugger_killed() {
-    let mut session = Session::start(1, "idle");
+    let mut session = Session::start(Debugger::Component, 1, "idle");
     let reply = get_in_background(session.http_addr, "/fib/9");
     let idle = session.lldb.0.wait_for(TIMEOUT, |out, _| {
         String::from_utf8_lossy(out).contains("IDLE")
@@ -328,6 +354,16 @@ fn a_server_idling_with_a_breakpoint_survives_its_debugger_killed() {
 
 #[test]
 fn lldb_debugs_requests_served_by_wasmtime_serve() {
+    debug_requests(Debugger::Component);
+}
+
+/// The same session through `wasmtime serve -g` and the component built into Wasmtime.
+#[test]
+fn lldb_debugs_requests_served_by_wasmtime_serve_with_the_builtin_debugger() {
+    debug_requests(Debugger::BuiltIn);
+}
+
+fn debug_requests(debugger: Debugger) {
     // Requests that stop at the breakpoint, then ones served after LLDB detached.
     let debugged: [u32; 3] = [10, 7, 20];
     let after_detach: [u32; 3] = [12, 1, 30];
@@ -337,7 +373,7 @@ fn lldb_debugs_requests_served_by_wasmtime_serve() {
         http_addr,
         bp_line,
         next_line,
-    } = Session::start(debugged.len(), "detach");
+    } = Session::start(debugger, debugged.len(), "detach");
 
     for (i, &n) in debugged.iter().enumerate() {
         let reply = get_in_background(http_addr, &format!("/fib/{n}"));
@@ -460,4 +496,57 @@ fn lldb_debugs_requests_served_by_wasmtime_serve() {
         transcripts(&server, &lldb)
     );
     eprintln!("{}", transcripts(&server, &lldb));
+}
+
+/// `process interrupt` while the server idles: Wasmtime can only stop the program when it runs
+/// Wasm again, so the stub tells LLDB (console output) why it waits, and the interrupt stops the
+/// program as soon as the next request arrives; after `continue` that request is answered.
+#[test]
+fn interrupting_an_idle_server_says_why_and_stops_at_the_next_request() {
+    let (mut server, stub_addr) = start_server(Debugger::Component);
+    let mut client = Client::connect(stub_addr).expect("connect to the stub");
+    client.set_timeout(TIMEOUT);
+    client.no_ack();
+    assert!(client.request("?").starts_with('T'));
+    client.send("vCont;c:p1.-1");
+    let http_addr = wait_http_addr(&mut server)
+        .unwrap_or_else(|| panic!("no `Serving HTTP on` line\n{}", server.0.transcript()));
+    thread::sleep(Duration::from_millis(200));
+    client.interrupt().expect("send ^C");
+    let notice = client
+        .recv_reply(Duration::from_secs(10))
+        .unwrap_or_else(|e| {
+            panic!(
+                "no word from the stub after ^C: {e}\n{}",
+                client.transcript()
+            )
+        });
+    let text = notice
+        .strip_prefix('O')
+        .and_then(common::rsp::hex_decode)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|| panic!("expected console output, got {notice:?}"));
+    assert!(
+        text.contains("interrupt requested") && text.contains("next request"),
+        "{text}"
+    );
+    let asked = std::time::Instant::now();
+    let reply = get_in_background(http_addr, "/fib/15");
+    let stop = client
+        .recv_reply(TIMEOUT)
+        .unwrap_or_else(|e| panic!("no stop after the request: {e}\n{}", client.transcript()));
+    eprintln!(
+        "interrupt took effect {:.1} ms after the request was sent",
+        asked.elapsed().as_secs_f64() * 1e3
+    );
+    assert!(
+        stop.starts_with("T02"),
+        "expected a SIGINT stop, got {stop}"
+    );
+    client.send("vCont;c:p1.-1");
+    let answer = reply
+        .recv_timeout(TIMEOUT)
+        .expect("a response to /fib/15")
+        .expect("/fib/15");
+    assert_eq!(answer, (200, fib(15).to_string()));
 }

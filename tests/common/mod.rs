@@ -14,6 +14,8 @@ pub mod tools;
 pub mod wasm;
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 pub use debuggee::{Debuggee, Output};
 pub use fixtures::line_of;
@@ -50,4 +52,40 @@ pub fn component_path() -> PathBuf {
 /// The `wasmtime` CLI: `$WASMTIME`, else the one scripts/setup.sh installs.
 pub fn wasmtime_path() -> PathBuf {
     tools::tool_or_env("wasmtime", "WASMTIME")
+}
+
+/// The wasmtime-cli with wasm-gdbstub built in: `$WASMTIME_GDBSTUB` if set, else what
+/// scripts/build-wasmtime-gdbstub.sh produces. The script runs every time (once per test
+/// binary): it does nothing when the binary is newer than the component, and otherwise rebuilds
+/// it, so the test never exercises a stale embedded component. A first build takes 10+ minutes;
+/// its progress goes straight to the terminal.
+pub fn builtin_wasmtime() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("WASMTIME_GDBSTUB") {
+            return PathBuf::from(path);
+        }
+        let script = manifest_dir().join("scripts/build-wasmtime-gdbstub.sh");
+        let status = Command::new(tools::tool("bash"))
+            .arg(&script)
+            .current_dir(manifest_dir())
+            .stdin(Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(status.success(), "{} failed ({status})", script.display());
+        let out = Command::new(tools::tool("bash"))
+            .arg(&script)
+            .arg("--print-path")
+            .output()
+            .unwrap();
+        let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        assert!(
+            path.is_file(),
+            "{} did not produce {}",
+            script.display(),
+            path.display()
+        );
+        path
+    })
+    .clone()
 }
