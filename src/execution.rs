@@ -273,22 +273,23 @@ impl Execution {
         // A watched instruction whose access misses every watched range is by far the most
         // frequent stop while a watchpoint is set: decide it from the innermost frame alone.
         // (Without watchpoints that look would only read the innermost frame twice.)
-        if self.pending_watch.is_none() && target.breakpoints.watch_site_count() > 0 {
-            if let Some(top) = target.debuggee.refresh_top() {
-                let site = Site {
-                    module: top.module,
-                    pc: top.pc,
-                };
-                let only_watch = target.breakpoints.is_watch_site(site)
-                    && !target.breakpoints.has_user(site)
-                    && !target
-                        .breakpoints
-                        .step_targets()
-                        .iter()
-                        .any(|t| t.site == site);
-                if only_watch && target.watch_hit(site).is_none() {
-                    return Outcome::Running;
-                }
+        if self.pending_watch.is_none()
+            && target.breakpoints.watch_site_count() > 0
+            && let Some(top) = target.debuggee.refresh_top()
+        {
+            let site = Site {
+                module: top.module,
+                pc: top.pc,
+            };
+            let only_watch = target.breakpoints.is_watch_site(site)
+                && !target.breakpoints.has_user(site)
+                && !target
+                    .breakpoints
+                    .step_targets()
+                    .iter()
+                    .any(|t| t.site == site);
+            if only_watch && target.watch_hit(site).is_none() {
+                return Outcome::Running;
             }
         }
         target.debuggee.refresh_stack();
