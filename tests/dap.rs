@@ -246,6 +246,22 @@ fn initialize(dap: &mut Dap) {
     );
 }
 
+/// Clears `source`'s breakpoints, continues, and checks the program exits with status 0 and the
+/// session ends cleanly.
+fn finish_without_breakpoints(dap: &mut Dap, source: &Path, thread: i64) {
+    set_line_breakpoints(dap, source, &[]);
+    dap.request("continue", json!({ "threadId": thread }));
+    let exited = dap.event("exited");
+    assert_eq!(
+        exited["body"]["exitCode"].as_i64(),
+        Some(0),
+        "{}",
+        dap.transcript()
+    );
+    dap.event("terminated");
+    dap.request("disconnect", json!({ "terminateDebuggee": true }));
+}
+
 fn set_line_breakpoints(dap: &mut Dap, source: &Path, lines: &[u32]) -> Json {
     let breakpoints: Vec<Json> = lines.iter().map(|&l| json!({ "line": l })).collect();
     dap.request(
@@ -344,17 +360,7 @@ fn breakpoint_session(dap: &mut Dap, expect_single_location: bool) {
     let (_, locals) = top_locals(dap, thread);
     assert!(locals.contains(&("a".into(), "1".into())), "{locals:?}");
 
-    set_line_breakpoints(dap, &source, &[]);
-    dap.request("continue", json!({ "threadId": thread }));
-    let exited = dap.event("exited");
-    assert_eq!(
-        exited["body"]["exitCode"].as_i64(),
-        Some(0),
-        "{}",
-        dap.transcript()
-    );
-    dap.event("terminated");
-    dap.request("disconnect", json!({ "terminateDebuggee": true }));
+    finish_without_breakpoints(dap, &source, thread);
 }
 
 /// The attach configuration: Wasmtime is started by hand, lldb-dap connects with
@@ -564,17 +570,7 @@ fn dap_cpp_corpus_breakpoint_stack_variables_and_steps() {
     assert_eq!(top_frames(&trace, 1), [frame(caller, call_line)], "{trace}");
     assert!(has(&locals, "n", "2"), "{locals:?}");
 
-    set_line_breakpoints(&mut dap, &source, &[]);
-    dap.request("continue", json!({ "threadId": thread }));
-    let exited = dap.event("exited");
-    assert_eq!(
-        exited["body"]["exitCode"].as_i64(),
-        Some(0),
-        "{}",
-        dap.transcript()
-    );
-    dap.event("terminated");
-    dap.request("disconnect", json!({ "terminateDebuggee": true }));
+    finish_without_breakpoints(&mut dap, &source, thread);
     dap.wait("the attach response", |m| {
         m["request_seq"].as_i64() == Some(seq)
     });
