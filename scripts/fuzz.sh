@@ -29,7 +29,7 @@ command -v cargo-fuzz >/dev/null 2>&1 ||
   { echo "fuzz.sh: error: cargo-fuzz not found; scripts/setup.sh installs it (scripts/tools.txt)" >&2; exit 1; }
 
 targets=("$@")
-((${#targets[@]})) || targets=(packet_guard guard_and_gdbstub bytecode stop_reply_monitor)
+((${#targets[@]})) || targets=(packet_guard session bytecode stop_reply_monitor)
 
 echo "==> building fuzz targets"
 cargo fuzz build

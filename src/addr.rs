@@ -9,11 +9,30 @@
 use gdbstub_arch::wasm::addr::{WasmAddr, WasmAddrType};
 use std::ops::Range;
 
+/// A code location, the one type for it everywhere: protocol module index and module-relative
+/// byte offset (the offsets Wasmtime uses for pcs).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Site {
+    pub module: u32,
+    pub pc: u32,
+}
+
+impl Site {
+    pub fn new(module: u32, pc: u32) -> Self {
+        Site { module, pc }
+    }
+
+    /// The protocol address of this location.
+    pub fn addr(self) -> u64 {
+        Location::Code(self).encode()
+    }
+}
+
 /// A decoded protocol address.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Location {
-    /// Offset into module `module`'s bytecode.
-    Code { module: u32, offset: u32 },
+    /// A place in a module's bytecode.
+    Code(Site),
     /// Offset into linear memory 0 of the instance running module `module`.
     Memory { module: u32, offset: u32 },
 }
@@ -23,14 +42,14 @@ impl Location {
         let addr = WasmAddr::from_raw(raw)?;
         let (module, offset) = (addr.module_index(), addr.offset());
         Some(match addr.addr_type() {
-            WasmAddrType::Object => Location::Code { module, offset },
+            WasmAddrType::Object => Location::Code(Site { module, pc: offset }),
             WasmAddrType::Memory => Location::Memory { module, offset },
         })
     }
 
     pub fn encode(self) -> u64 {
         let (kind, module, offset) = match self {
-            Location::Code { module, offset } => (WasmAddrType::Object, module, offset),
+            Location::Code(site) => (WasmAddrType::Object, site.module, site.pc),
             Location::Memory { module, offset } => (WasmAddrType::Memory, module, offset),
         };
         // Module indices are assigned by us and stay far below the 2^30 the encoding allows.
@@ -40,7 +59,7 @@ impl Location {
 
 /// The protocol address of a code location.
 pub fn code_addr(module: u32, offset: u32) -> u64 {
-    Location::Code { module, offset }.encode()
+    Site::new(module, offset).addr()
 }
 
 /// What [`module_order`] needs to know about a module to place it.
@@ -120,10 +139,7 @@ mod tests {
         assert_eq!(pc, 0x4000_0003_0000_1234);
         assert_eq!(
             Location::decode(pc),
-            Some(Location::Code {
-                module: 3,
-                offset: 0x1234
-            })
+            Some(Location::Code(Site::new(3, 0x1234)))
         );
         let mem = Location::Memory {
             module: 0,

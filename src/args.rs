@@ -2,7 +2,6 @@
 
 use clap::Parser;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
 
 /// LLDB debug server for WebAssembly running in Wasmtime.
 ///
@@ -34,15 +33,6 @@ pub struct Options {
     /// every breakpoint (Wasmtime 48), so never use it there.
     #[arg(long)]
     pub host_step: bool,
-}
-
-/// `--program` of the options `parse_args` accepted: the protocol layer, which builds the library
-/// list, is not handed the options.
-static PROGRAM: OnceLock<String> = OnceLock::new();
-
-/// The `--program` path, if the stub was started with one.
-pub fn program() -> Option<&'static str> {
-    PROGRAM.get().map(String::as_str)
 }
 
 /// The name the library list gives a module. LLDB 22 looks a library up among its target's
@@ -99,9 +89,6 @@ impl Options {
         let addr = options.listen_addr()?;
         if !addr.ip().is_loopback() && !options.allow_remote {
             return Err(ArgsError::NotLoopback(addr));
-        }
-        if let Some(program) = &options.program {
-            let _ = PROGRAM.set(program.clone());
         }
         Ok(options)
     }

@@ -5,14 +5,8 @@
 //! no matter how many reasons want it, so removing a step's temporaries never removes the user's
 //! breakpoint at the same place and vice versa.
 
+use crate::addr::Site;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A code location: protocol module index and module-relative byte offset.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Site {
-    pub module: u32,
-    pub pc: u32,
-}
 
 /// A breakpoint the step engine planted, honoured only in the activation at `depth` (the number of
 /// Wasm frames on the stack when that activation is the innermost one).
@@ -85,6 +79,10 @@ impl Breakpoints {
         &self.step
     }
 
+    pub fn user_count(&self) -> usize {
+        self.user.len()
+    }
+
     pub fn has_user(&self, site: Site) -> bool {
         self.user.contains_key(&site)
     }
@@ -150,12 +148,21 @@ impl Breakpoints {
     /// them and reports failures with [`Breakpoints::planting_failed`].
     pub fn sync(&mut self) -> Edits {
         let wanted = self.wanted();
-        let edits = Edits {
-            add: wanted.difference(&self.planted).copied().collect(),
-            remove: self.planted.difference(&wanted).copied().collect(),
-        };
+        let edits = self.edits_towards(&wanted);
         self.planted = wanted;
         edits
+    }
+
+    /// The edits the next [`Breakpoints::sync`] would make.
+    pub fn pending(&self) -> Edits {
+        self.edits_towards(&self.wanted())
+    }
+
+    fn edits_towards(&self, wanted: &BTreeSet<Site>) -> Edits {
+        Edits {
+            add: wanted.difference(&self.planted).copied().collect(),
+            remove: self.planted.difference(wanted).copied().collect(),
+        }
     }
 
     pub fn planting_failed(&mut self, site: Site) {

@@ -3,7 +3,9 @@
 //! [`FunctionFlow::decode`] walks a function body a single time and keeps every instruction's
 //! offset, the structured construct each one runs in, and where each construct's label lands.
 //! A step then costs a binary search and the decoding of one operator, whatever the function's
-//! size.
+//! size. The module-wide queries ([`ModuleInfo::step_targets`], instruction order, which
+//! instructions Wasmtime can stop at) find the function and ask its flow, which [`ModuleInfo`]
+//! keeps.
 //!
 //! The landing rules follow where Wasmtime can stop, not the Wasm text: its compiler (crate
 //! `wasmtime-internal-cranelift` 48, `before_translate_operator`) puts one breakpoint patch point
@@ -20,7 +22,83 @@
 
 use wasmparser::{BinaryReader, Catch, Handle, Operator, OperatorsReader};
 
-use crate::bytecode::{BytecodeError, StepTargets};
+use crate::wasm_module::{BytecodeError, ModuleInfo};
+
+/// Coarse control-flow class of an instruction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstrKind {
+    /// Falls through to the next instruction (or traps).
+    Plain,
+    /// `block`, `loop`, `if`, `try_table`, legacy `try`.
+    BlockStart,
+    /// `else`, legacy `catch` / `catch_all`: the end of the clause before them.
+    Else,
+    /// `end` (or legacy `delegate`) of a construct inside the function.
+    End,
+    /// The `end` that closes the function body.
+    FunctionEnd,
+    /// `br`, `br_if`, `br_table`, `br_on_*`.
+    Branch,
+    Return,
+    /// `call`, `call_indirect`, `call_ref`.
+    Call,
+    /// `return_call`, `return_call_indirect`, `return_call_ref`.
+    TailCall,
+    /// `throw`, `throw_ref`, legacy `rethrow`.
+    Throw,
+    Unreachable,
+}
+
+/// Where execution can be after executing exactly one instruction: the places a debugger must
+/// plant temporary breakpoints to emulate a single step.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepTargets {
+    /// Pcs in the same function activation; sorted, unique.
+    pub same_frame: Vec<u32>,
+    /// Entry pcs of defined functions the instruction may call (one activation deeper); sorted,
+    /// unique.
+    pub callee_entries: Vec<u32>,
+    /// Execution may continue in the caller (or, for exceptions, further out).
+    pub leaves_frame: bool,
+}
+
+impl InstrKind {
+    /// The class of `op`, which runs with `stack_depth` constructs open (the function body
+    /// counts as one, so the function's final `end` runs at depth 1).
+    pub fn of(op: &Operator<'_>, stack_depth: usize) -> InstrKind {
+        match op {
+            Operator::Unreachable => InstrKind::Unreachable,
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. }
+            | Operator::Try { .. } => InstrKind::BlockStart,
+            Operator::Else | Operator::Catch { .. } | Operator::CatchAll => InstrKind::Else,
+            Operator::End if stack_depth == 1 => InstrKind::FunctionEnd,
+            Operator::End | Operator::Delegate { .. } => InstrKind::End,
+            Operator::Br { .. }
+            | Operator::BrIf { .. }
+            | Operator::BrTable { .. }
+            | Operator::BrOnNull { .. }
+            | Operator::BrOnNonNull { .. }
+            | Operator::BrOnCast { .. }
+            | Operator::BrOnCastFail { .. }
+            | Operator::BrOnCastDescEq { .. }
+            | Operator::BrOnCastDescEqFail { .. } => InstrKind::Branch,
+            Operator::Return => InstrKind::Return,
+            Operator::Call { .. } | Operator::CallIndirect { .. } | Operator::CallRef { .. } => {
+                InstrKind::Call
+            }
+            Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::ReturnCallRef { .. } => InstrKind::TailCall,
+            Operator::Throw { .. } | Operator::ThrowRef | Operator::Rethrow { .. } => {
+                InstrKind::Throw
+            }
+            _ => InstrKind::Plain,
+        }
+    }
+}
 
 /// Resolves the functions a call can enter, which the module (not the function) knows.
 pub trait Callees {
@@ -582,6 +660,79 @@ impl FunctionFlow {
     }
 }
 
+/// The control-flow queries of a whole module: each finds the function containing the pc and
+/// asks its [`FunctionFlow`], which [`ModuleInfo`] keeps once decoded.
+impl ModuleInfo {
+    /// Offset of the instruction after the one at `pc`, in code order (not control flow).
+    pub fn next_instruction(&self, bytes: &[u8], pc: u32) -> Result<u32, BytecodeError> {
+        let (_, flow, decoded) = self.decode(bytes, pc)?;
+        if matches!(decoded.op, Operator::End) && flow.nesting_at(pc)? == 1 {
+            return Err(BytecodeError::NoNextInstruction(pc));
+        }
+        Ok(decoded.next)
+    }
+
+    /// The instruction before the one at `pc` in code order, if `pc` starts an instruction that
+    /// is not its function's first.
+    pub fn previous_instruction(&self, bytes: &[u8], pc: u32) -> Option<u32> {
+        let func_index = self.func_containing(pc)?;
+        self.flow(bytes, func_index).ok()?.previous(pc)
+    }
+
+    /// The instructions just before `pc` that Wasmtime has no stop for (dead code), nearest first:
+    /// a breakpoint planted at one of them is reported at `pc`.
+    pub fn stopless_before(&self, bytes: &[u8], pc: u32) -> Vec<u32> {
+        let Some(func_index) = self.func_containing(pc) else {
+            return Vec::new();
+        };
+        match self.flow(bytes, func_index) {
+            Ok(flow) => flow.stopless_before(pc).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The `block`s and `loop`s just before `pc`, nearest first (see
+    /// [`FunctionFlow::labels_before`]).
+    pub fn labels_before(&self, bytes: &[u8], pc: u32) -> Vec<u32> {
+        self.func_containing(pc)
+            .and_then(|func_index| self.flow(bytes, func_index).ok())
+            .map(|flow| flow.labels_before(pc).collect())
+            .unwrap_or_default()
+    }
+
+    /// Where back edges land into the loops a line starting at `pc` opens (see
+    /// [`FunctionFlow::loop_landings_from`]).
+    pub fn loop_landings_from(&self, bytes: &[u8], pc: u32) -> Vec<u32> {
+        self.func_containing(pc)
+            .and_then(|func_index| self.flow(bytes, func_index).ok())
+            .map(|flow| flow.loop_landings_from(pc))
+            .unwrap_or_default()
+    }
+
+    /// Whether Wasmtime can stop before the instruction at `pc`: it has no stop in dead code.
+    pub fn has_stop(&self, bytes: &[u8], pc: u32) -> bool {
+        self.func_containing(pc)
+            .and_then(|func_index| self.flow(bytes, func_index).ok())
+            .is_some_and(|flow| flow.has_stop(pc))
+    }
+
+    /// Offsets of every instruction of a defined function, final `end` included.
+    pub fn instruction_boundaries(
+        &self,
+        bytes: &[u8],
+        func_index: u32,
+    ) -> Result<Vec<u32>, BytecodeError> {
+        Ok(self.flow(bytes, func_index)?.offsets().collect())
+    }
+
+    /// Where one instruction at `pc` can transfer control (the module docs give the landing
+    /// rules). The function's control structure is decoded once, on its first query.
+    pub fn step_targets(&self, bytes: &[u8], pc: u32) -> Result<StepTargets, BytecodeError> {
+        let (_, flow, decoded) = self.decode(bytes, pc)?;
+        flow.successors(&decoded, self)
+    }
+}
+
 /// The label of a branch that may also fall through (`br_if`, `br_on_*`).
 fn conditional_branch(op: &Operator<'_>) -> Option<u32> {
     match op {
@@ -766,5 +917,407 @@ mod tests {
         // From the body, the label-only instructions before it, nearest first.
         assert_eq!(flow.labels_before(body).collect::<Vec<_>>(), [loop_, block]);
         assert_eq!(flow.labels_before(block).count(), 0);
+    }
+
+    /// Steps through whole modules, callees included.
+    mod module_steps {
+        use super::super::*;
+        use crate::wasm_module::testing::{CALLS, after, build, code_ops, nth};
+
+        fn same(pcs: &[u32]) -> StepTargets {
+            let mut same_frame = pcs.to_vec();
+            same_frame.sort_unstable();
+            same_frame.dedup();
+            StepTargets {
+                same_frame,
+                callee_entries: vec![],
+                leaves_frame: false,
+            }
+        }
+
+        const LEAVES: StepTargets = StepTargets {
+            same_frame: vec![],
+            callee_entries: vec![],
+            leaves_frame: true,
+        };
+
+        #[test]
+        fn fallthrough() {
+            let (bytes, info) = build("(module (func i32.const 1 drop nop))");
+            let ops = code_ops(&bytes);
+            let c = nth(&ops, 0, 0, |op| matches!(op, Operator::I32Const { .. }));
+            let d = nth(&ops, 0, 0, |op| matches!(op, Operator::Drop));
+            assert_eq!(info.step_targets(&bytes, c).unwrap(), same(&[d]));
+            assert_eq!(info.next_instruction(&bytes, c).unwrap(), d);
+        }
+
+        #[test]
+        fn br_if_taken_and_not_taken() {
+            let (bytes, info) = build(
+                "(module (func (param i32)
+                    block
+                      local.get 0
+                      br_if 0
+                      nop
+                    end
+                    nop))",
+            );
+            let ops = code_ops(&bytes);
+            let br_if = nth(&ops, 0, 0, |op| matches!(op, Operator::BrIf { .. }));
+            let nop = nth(&ops, 0, 0, |op| matches!(op, Operator::Nop));
+            let end = nth(&ops, 0, 0, |op| matches!(op, Operator::End));
+            // Taken, the branch lands after the block's `end`: Wasmtime has no stop on an `end`
+            // reached by a branch.
+            assert_eq!(
+                info.step_targets(&bytes, br_if).unwrap(),
+                same(&[nop, after(&ops, 0, end)])
+            );
+            // The block's end, reached by falling through, just falls through.
+            assert_eq!(
+                info.step_targets(&bytes, end).unwrap(),
+                same(&[after(&ops, 0, end)])
+            );
+        }
+
+        #[test]
+        fn br_if_to_function_label_leaves() {
+            let (bytes, info) = build("(module (func (param i32) local.get 0 br_if 0 nop))");
+            let ops = code_ops(&bytes);
+            let br_if = nth(&ops, 0, 0, |op| matches!(op, Operator::BrIf { .. }));
+            let nop = nth(&ops, 0, 0, |op| matches!(op, Operator::Nop));
+            let t = info.step_targets(&bytes, br_if).unwrap();
+            assert_eq!(t.same_frame, vec![nop]);
+            assert!(t.leaves_frame);
+        }
+
+        #[test]
+        fn br_table_targets() {
+            let (bytes, info) = build(
+                "(module (func (param i32)
+                    block
+                      block
+                        block
+                          local.get 0
+                          br_table 0 1 0 2 3
+                        end
+                        nop
+                      end
+                      nop
+                    end
+                    nop))",
+            );
+            let ops = code_ops(&bytes);
+            let table = nth(&ops, 0, 0, |op| matches!(op, Operator::BrTable { .. }));
+            let ends: Vec<u32> = (0..3)
+                .map(|n| nth(&ops, 0, n, |op| matches!(op, Operator::End)))
+                .collect();
+            let after_ends: Vec<u32> = ends.iter().map(|&end| after(&ops, 0, end)).collect();
+            let t = info.step_targets(&bytes, table).unwrap();
+            assert_eq!(t.same_frame, after_ends);
+            assert!(t.callee_entries.is_empty());
+            // Depth 3 is the function label.
+            assert!(t.leaves_frame);
+        }
+
+        #[test]
+        fn if_with_else() {
+            let (bytes, info) = build(
+                "(module (func (param i32) (result i32)
+                    local.get 0
+                    if (result i32)
+                      i32.const 1
+                    else
+                      i32.const 2
+                    end))",
+            );
+            let ops = code_ops(&bytes);
+            let if_ = nth(&ops, 0, 0, |op| matches!(op, Operator::If { .. }));
+            let one = nth(&ops, 0, 0, |op| {
+                matches!(op, Operator::I32Const { value: 1 })
+            });
+            let else_ = nth(&ops, 0, 0, |op| matches!(op, Operator::Else));
+            let two = nth(&ops, 0, 0, |op| {
+                matches!(op, Operator::I32Const { value: 2 })
+            });
+            let end = nth(&ops, 0, 0, |op| matches!(op, Operator::End));
+            assert_eq!(two, after(&ops, 0, else_));
+            assert_eq!(info.step_targets(&bytes, if_).unwrap(), same(&[one, two]));
+            // The then-arm meets `else`, which continues after the `end`, not on it.
+            let after_end = after(&ops, 0, end);
+            assert_eq!(
+                info.step_targets(&bytes, else_).unwrap(),
+                same(&[after_end])
+            );
+            assert_eq!(info.step_targets(&bytes, two).unwrap(), same(&[end]));
+        }
+
+        #[test]
+        fn if_without_else_taken_false_goes_after_end() {
+            let (bytes, info) = build(
+                "(module (func (param i32)
+                    local.get 0
+                    if
+                      nop
+                    end
+                    nop))",
+            );
+            let ops = code_ops(&bytes);
+            let if_ = nth(&ops, 0, 0, |op| matches!(op, Operator::If { .. }));
+            let then = nth(&ops, 0, 0, |op| matches!(op, Operator::Nop));
+            let end = nth(&ops, 0, 0, |op| matches!(op, Operator::End));
+            assert_eq!(
+                info.step_targets(&bytes, if_).unwrap(),
+                same(&[then, after(&ops, 0, end)])
+            );
+        }
+
+        #[test]
+        fn multi_value_block_and_nesting() {
+            let (bytes, info) = build(
+                "(module
+                   (type $pair (func (param i32) (result i32 i32)))
+                   (func (param i32) (result i32 i32)
+                     local.get 0
+                     block (type $pair)
+                       loop (type $pair)
+                         local.get 0
+                         br_if 1
+                         i32.const 7
+                       end
+                     end))",
+            );
+            let ops = code_ops(&bytes);
+            let br_if = nth(&ops, 0, 0, |op| matches!(op, Operator::BrIf { .. }));
+            let seven = nth(&ops, 0, 0, |op| {
+                matches!(op, Operator::I32Const { value: 7 })
+            });
+            // The block's `end` is the function's last instruction but one: the branch lands on the
+            // final `end`.
+            let block_end = nth(&ops, 0, 1, |op| matches!(op, Operator::End));
+            assert_eq!(
+                info.step_targets(&bytes, br_if).unwrap(),
+                same(&[seven, after(&ops, 0, block_end)])
+            );
+        }
+
+        #[test]
+        fn loop_back_edge() {
+            let (bytes, info) = build(
+                "(module (func (param i32)
+                    loop
+                      local.get 0
+                      br_if 0
+                    end))",
+            );
+            let ops = code_ops(&bytes);
+            let loop_ = nth(&ops, 0, 0, |op| matches!(op, Operator::Loop { .. }));
+            let first_inside = after(&ops, 0, loop_);
+            let br_if = nth(&ops, 0, 0, |op| matches!(op, Operator::BrIf { .. }));
+            let loop_end = nth(&ops, 0, 0, |op| matches!(op, Operator::End));
+            assert_eq!(
+                info.step_targets(&bytes, br_if).unwrap(),
+                same(&[first_inside, loop_end])
+            );
+            assert_eq!(
+                info.step_targets(&bytes, loop_).unwrap(),
+                same(&[first_inside])
+            );
+        }
+
+        #[test]
+        fn return_final_end_and_br_to_function() {
+            let (bytes, info) = build(
+                "(module
+                   (func return)
+                   (func nop)
+                   (func br 0))",
+            );
+            let ops = code_ops(&bytes);
+            let ret = nth(&ops, 0, 0, |op| matches!(op, Operator::Return));
+            assert_eq!(info.step_targets(&bytes, ret).unwrap(), LEAVES);
+            let final_end = nth(&ops, 1, 0, |op| matches!(op, Operator::End));
+            assert_eq!(info.step_targets(&bytes, final_end).unwrap(), LEAVES);
+            assert_eq!(
+                info.next_instruction(&bytes, final_end),
+                Err(BytecodeError::NoNextInstruction(final_end))
+            );
+            assert_eq!(
+                info.instruction_at(&bytes, final_end).unwrap().kind,
+                InstrKind::FunctionEnd
+            );
+            let br = nth(&ops, 2, 0, |op| matches!(op, Operator::Br { .. }));
+            assert_eq!(info.step_targets(&bytes, br).unwrap(), LEAVES);
+        }
+
+        #[test]
+        fn unreachable_has_no_targets() {
+            let (bytes, info) = build("(module (func unreachable))");
+            let ops = code_ops(&bytes);
+            let u = nth(&ops, 0, 0, |op| matches!(op, Operator::Unreachable));
+            assert_eq!(
+                info.step_targets(&bytes, u).unwrap(),
+                StepTargets::default()
+            );
+        }
+
+        #[test]
+        fn calls_to_defined_and_imported_functions() {
+            let (bytes, info) = build(CALLS);
+            let ops = code_ops(&bytes);
+            assert_eq!(info.num_imported_funcs(), 1);
+            assert_eq!(info.num_funcs(), 5);
+            // fact is function 1 (defined 0); its entry is after its locals declarations.
+            let fact_entry = ops[0][0].0;
+            assert_eq!(info.func_entry(1), Some(fact_entry));
+            assert_eq!(info.func_entry(0), None);
+            let body = info.func_body_range(1).unwrap();
+            assert!(body.start < fact_entry && fact_entry < body.end);
+
+            let call_fact = nth(&ops, 1, 0, |op| matches!(op, Operator::Call { .. }));
+            assert_eq!(
+                info.step_targets(&bytes, call_fact).unwrap(),
+                StepTargets {
+                    same_frame: vec![],
+                    callee_entries: vec![fact_entry],
+                    leaves_frame: false
+                }
+            );
+            let call_ext = nth(&ops, 0, 0, |op| {
+                matches!(op, Operator::Call { function_index: 0 })
+            });
+            assert_eq!(
+                info.step_targets(&bytes, call_ext).unwrap(),
+                same(&[after(&ops, 0, call_ext)])
+            );
+
+            let tail_defined = nth(&ops, 2, 0, |op| matches!(op, Operator::ReturnCall { .. }));
+            assert_eq!(
+                info.step_targets(&bytes, tail_defined).unwrap(),
+                StepTargets {
+                    same_frame: vec![],
+                    callee_entries: vec![fact_entry],
+                    leaves_frame: false
+                }
+            );
+            let tail_import = nth(&ops, 3, 0, |op| matches!(op, Operator::ReturnCall { .. }));
+            assert_eq!(info.step_targets(&bytes, tail_import).unwrap(), LEAVES);
+            assert_eq!(
+                info.instruction_at(&bytes, tail_import).unwrap().kind,
+                InstrKind::TailCall
+            );
+        }
+
+        #[test]
+        fn call_indirect_candidates() {
+            let (bytes, info) = build(
+                r#"(module
+                     (type $t (func (param i32) (result i32)))
+                     (type $t2 (func (param i32) (result i32)))
+                     (type $other (func (result i32)))
+                     (import "env" "imp" (func $imp (type $t)))
+                     (table 4 funcref)
+                     (elem (i32.const 0) func $in_elem $other_sig $same_sig_other_index $imp)
+                     (func $in_elem (type $t) local.get 0)
+                     (func $not_referenced (type $t) local.get 0)
+                     (func $other_sig (type $other) i32.const 0)
+                     (func $same_sig_other_index (type $t2) local.get 0)
+                     (func $exported (export "e") (type $t) local.get 0)
+                     (func $caller (param i32) (result i32)
+                       local.get 0
+                       i32.const 1
+                       call_indirect (type $t)))"#,
+            );
+            let ops = code_ops(&bytes);
+            let ci = nth(&ops, 5, 0, |op| matches!(op, Operator::CallIndirect { .. }));
+            let t = info.step_targets(&bytes, ci).unwrap();
+            let mut expected = vec![
+                info.func_entry(1).unwrap(),
+                info.func_entry(4).unwrap(),
+                info.func_entry(5).unwrap(),
+            ];
+            expected.sort_unstable();
+            assert_eq!(t.callee_entries, expected);
+            assert_eq!(t.same_frame, vec![after(&ops, 5, ci)]);
+            assert!(!t.leaves_frame);
+        }
+
+        #[test]
+        fn call_indirect_without_elements_considers_every_function_of_the_type() {
+            let (bytes, info) = build(
+                "(module
+                   (type $t (func))
+                   (table 1 funcref)
+                   (func $a (type $t))
+                   (func $b (param i32))
+                   (func $c (type $t)
+                     i32.const 0
+                     call_indirect (type $t))
+                   (func $d (type $t)
+                     i32.const 0
+                     return_call_indirect (type $t)))",
+            );
+            let ops = code_ops(&bytes);
+            let ci = nth(&ops, 2, 0, |op| matches!(op, Operator::CallIndirect { .. }));
+            let entries = vec![
+                info.func_entry(0).unwrap(),
+                info.func_entry(2).unwrap(),
+                info.func_entry(3).unwrap(),
+            ];
+            let t = info.step_targets(&bytes, ci).unwrap();
+            assert_eq!(t.callee_entries, entries);
+            let rci = nth(&ops, 3, 0, |op| {
+                matches!(op, Operator::ReturnCallIndirect { .. })
+            });
+            assert_eq!(
+                info.step_targets(&bytes, rci).unwrap(),
+                StepTargets {
+                    same_frame: vec![],
+                    callee_entries: entries,
+                    leaves_frame: true
+                }
+            );
+        }
+
+        #[test]
+        fn exceptions_reach_try_table_catches() {
+            let (bytes, info) = build(
+                "(module
+                   (tag $e)
+                   (func
+                     block $all
+                       try_table (catch_all $all)
+                         throw $e
+                       end
+                     end)
+                   (func
+                     block $one
+                       try_table (catch $e $one)
+                         throw $e
+                       end
+                     end))",
+            );
+            let ops = code_ops(&bytes);
+            let throw0 = nth(&ops, 0, 0, |op| matches!(op, Operator::Throw { .. }));
+            let outer_end0 = nth(&ops, 0, 1, |op| matches!(op, Operator::End));
+            assert_eq!(
+                info.step_targets(&bytes, throw0).unwrap(),
+                same(&[after(&ops, 0, outer_end0)])
+            );
+            let throw1 = nth(&ops, 1, 0, |op| matches!(op, Operator::Throw { .. }));
+            let outer_end1 = nth(&ops, 1, 1, |op| matches!(op, Operator::End));
+            assert_eq!(
+                info.step_targets(&bytes, throw1).unwrap(),
+                StepTargets {
+                    same_frame: vec![after(&ops, 1, outer_end1)],
+                    callee_entries: vec![],
+                    leaves_frame: true
+                }
+            );
+            let try_table = nth(&ops, 1, 0, |op| matches!(op, Operator::TryTable { .. }));
+            assert_eq!(
+                info.step_targets(&bytes, try_table).unwrap(),
+                same(&[throw1])
+            );
+        }
     }
 }

@@ -1,17 +1,18 @@
 //! The stub's view of the paused debuggee: its modules (bytecode fetched once and cached), their
 //! protocol indices, the call stack at the current stop, and access to locals, globals, operand
-//! stacks and linear memory.
+//! stacks and linear memory. Everything read from the host at a stop is kept until the program
+//! resumes, so each host query is made at most once per stop.
 
-use crate::addr::{self, ModuleTraits};
-use crate::bytecode::ModuleInfo;
-use crate::host;
-use crate::monitor_text::LineTable;
-use crate::stepping::FrameSite;
+use crate::addr::{self, ModuleTraits, Site};
+use crate::dwarf::LineTable;
+use crate::host::{Host, HostError, Value};
+use crate::wasm_module::ModuleInfo;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// One core module of the debuggee, by protocol index.
-pub struct Module {
-    pub handle: host::Module,
+pub struct Module<M> {
+    pub handle: M,
     pub bytes: Vec<u8>,
     /// `None` when the bytecode did not parse; such a module is served but not analysed.
     pub info: Option<ModuleInfo>,
@@ -20,65 +21,96 @@ pub struct Module {
     lines: std::sync::OnceLock<LineTable>,
 }
 
-impl Module {
-    /// The module's line table (empty without DWARF), parsed on first use: module bytecode never
-    /// changes during a run.
+impl<M> Module<M> {
+    /// The module's line table (empty without DWARF), read on first use from the sections the
+    /// module's analysis located: module bytecode never changes during a run.
     pub fn line_table(&self) -> &LineTable {
-        self.lines.get_or_init(|| {
-            if self.info.as_ref().is_some_and(|i| i.has_dwarf()) {
-                LineTable::parse(&self.bytes)
-            } else {
-                LineTable::default()
-            }
+        self.lines.get_or_init(|| match self.info.as_ref() {
+            Some(info) if info.has_dwarf() => LineTable::read(&self.bytes, info.dwarf_sections()),
+            _ => LineTable::default(),
         })
     }
 }
 
-/// A module as the host lists it, with its bytecode and analysis.
-type Fetched = (host::Module, Vec<u8>, Option<ModuleInfo>);
-
 /// One frame of the stack at the current stop, innermost first.
-pub struct Frame {
-    pub handle: host::Frame,
-    pub module: u32,
-    pub pc: u32,
-    pub instance: Option<host::Instance>,
+pub struct Frame<H: Host> {
+    pub handle: H::Frame,
+    pub site: Site,
+    pub instance: Option<H::Instance>,
 }
 
-pub struct Debuggee<'d> {
-    pub host: &'d host::Debuggee,
-    pub modules: Vec<Module>,
+/// Values read from one frame at this stop.
+#[derive(Default)]
+struct FrameValues {
+    locals: Option<Option<Vec<Value>>>,
+    operands: Option<Option<Vec<Value>>>,
+}
+
+pub struct Debuggee<H: Host> {
+    pub host: H,
+    pub modules: Vec<Module<H::Module>>,
     index_by_id: HashMap<u64, u32>,
     /// The first instance of each module, for memory accesses that name no frame.
-    instances: HashMap<u32, host::Instance>,
-    pub stack: Vec<Frame>,
+    instances: HashMap<u32, H::Instance>,
+    pub stack: Vec<Frame<H>>,
     /// Whether `stack` was read to its end.
     stack_complete: bool,
-    /// A resumption is pending: the host takes no other request until it has finished.
-    resumed: bool,
     module_of_instance: HashMap<u64, u32>,
+    /// Locals and operand stacks read at this stop, by frame (LLDB asks one local per packet).
+    values: RefCell<HashMap<usize, FrameValues>>,
+    /// Linear memory read at this stop.
+    memory: RefCell<MemoryCache>,
 }
 
-/// Why a debuggee access failed (mapped to an `E..` reply by the protocol layer).
-#[derive(Debug)]
+/// Reads of linear memory at one stop: memory sizes by module, and the pages read so far. LLDB
+/// reads variables a few bytes at a time, mostly from the same stack frames; each host read is a
+/// hand-off to the debuggee's thread.
+#[derive(Default)]
+struct MemoryCache {
+    sizes: HashMap<u32, Option<(u64, u64)>>,
+    pages: HashMap<(u32, u64), Vec<u8>>,
+}
+
+/// Granule of the memory cache.
+const PAGE: u64 = 4096;
+/// Reads longer than this go straight to the host (bulk reads are rarely repeated).
+const MAX_CACHED_READ: usize = 64 * 1024;
+
+/// Why a debuggee access failed; the text is what the client is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccessError {
-    NoSuchModule,
-    NoMemory,
-    OutOfBounds,
+    NoSuchModule(u32),
+    NoMemory(u32),
+    OutOfBounds { offset: u64, len: usize, size: u64 },
     /// The debuggee is running: the host takes no request until it stops.
     Running,
-    Host(#[allow(dead_code)] host::Error),
+    Host(HostError),
 }
 
-impl<'d> Debuggee<'d> {
+impl std::fmt::Display for AccessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AccessError::NoSuchModule(m) => write!(f, "no module {m}"),
+            AccessError::NoMemory(m) => write!(f, "module {m} has no linear memory"),
+            AccessError::OutOfBounds { offset, len, size } => write!(
+                f,
+                "{len} bytes at {offset:#x} are outside linear memory ({size:#x} bytes)"
+            ),
+            AccessError::Running => f.write_str("the program is running"),
+            AccessError::Host(e) => write!(f, "wasmtime refused: {e}"),
+        }
+    }
+}
+
+impl<H: Host> Debuggee<H> {
     /// Reads the module list and every module's bytecode. Called once, while the debuggee is
     /// paused before any guest code runs (Wasmtime registers all modules up front).
-    pub fn new(host: &'d host::Debuggee) -> Self {
-        let handles = host.all_modules();
-        let mut fetched: Vec<Fetched> = handles
+    pub fn new(host: H) -> Self {
+        let mut fetched: Vec<(H::Module, Vec<u8>, Option<ModuleInfo>)> = host
+            .modules()
             .into_iter()
             .map(|m| {
-                let bytes = m.bytecode().unwrap_or_default();
+                let bytes = host.bytecode(&m);
                 let info = ModuleInfo::parse(&bytes).ok();
                 (m, bytes, info)
             })
@@ -92,7 +124,7 @@ impl<'d> Debuggee<'d> {
             })
             .collect();
         let order = addr::module_order(&traits);
-        let mut slots: Vec<Option<Fetched>> = fetched.drain(..).map(Some).collect();
+        let mut slots: Vec<Option<_>> = fetched.drain(..).map(Some).collect();
         let mut modules = Vec::with_capacity(order.len());
         let mut used_names: HashMap<String, u32> = HashMap::new();
         for (index, host_pos) in order.into_iter().enumerate() {
@@ -111,7 +143,7 @@ impl<'d> Debuggee<'d> {
         let index_by_id = modules
             .iter()
             .enumerate()
-            .map(|(i, m)| (m.handle.unique_id(), i as u32))
+            .map(|(i, m)| (host.module_id(&m.handle), i as u32))
             .collect();
         let mut debuggee = Debuggee {
             host,
@@ -120,28 +152,32 @@ impl<'d> Debuggee<'d> {
             instances: HashMap::new(),
             stack: Vec::new(),
             stack_complete: false,
-            resumed: false,
             module_of_instance: HashMap::new(),
+            values: Default::default(),
+            memory: Default::default(),
         };
         debuggee.refresh_instances();
         debuggee
     }
 
     fn refresh_instances(&mut self) {
-        for instance in self.host.all_instances() {
-            let module = instance.get_module(self.host);
-            if let Some(&index) = self.index_by_id.get(&module.unique_id()) {
+        for instance in self.host.instances() {
+            if let Some(&index) = self.index_by_id.get(&self.host.instance_module_id(&instance)) {
                 self.instances.entry(index).or_insert(instance);
             }
         }
     }
 
-    pub fn module_index(&self, module: &host::Module) -> Option<u32> {
-        self.index_by_id.get(&module.unique_id()).copied()
+    pub fn module(&self, index: u32) -> Option<&Module<H::Module>> {
+        self.modules.get(index as usize)
     }
 
-    pub fn module(&self, index: u32) -> Option<&Module> {
-        self.modules.get(index as usize)
+    /// Forgets everything read at the last stop: the program is about to run.
+    pub fn forget_stop(&mut self) {
+        self.stack.clear();
+        self.stack_complete = false;
+        self.values.get_mut().clear();
+        *self.memory.get_mut() = MemoryCache::default();
     }
 
     /// Re-reads the call stack; call at every stop. Frames whose module or pc cannot be read are
@@ -152,12 +188,9 @@ impl<'d> Debuggee<'d> {
 
     /// Reads only the innermost frame, for the many stops that are decided by it alone (a watched
     /// store that misses). `stack` then holds just that frame until the next refresh.
-    pub fn refresh_top(&mut self) -> Option<FrameSite> {
+    pub fn refresh_top(&mut self) -> Option<Site> {
         self.read_stack(1);
-        self.stack.first().map(|f| FrameSite {
-            module: f.module,
-            pc: f.pc,
-        })
+        self.stack.first().map(|f| f.site)
     }
 
     /// Where LLDB is shown a frame whose pc is `pc` of `module`: an address where execution is in
@@ -202,18 +235,6 @@ impl<'d> Debuggee<'d> {
             .unwrap_or(pc)
     }
 
-    /// Records whether a resumption is pending (see [`Debuggee::is_resumed`]).
-    pub fn set_resumed(&mut self, resumed: bool) {
-        self.resumed = resumed;
-    }
-
-    /// Whether a resumption is pending. Wasmtime 48 fails the whole run ("Attempt to use
-    /// debuggee API while a future is pending") if any other debuggee request comes meanwhile, so
-    /// every edit checks this first.
-    pub fn is_resumed(&self) -> bool {
-        self.resumed
-    }
-
     /// Whether [`Debuggee::stack`] holds every frame (not just the innermost ones a quick check
     /// read).
     pub fn stack_is_complete(&self) -> bool {
@@ -221,8 +242,7 @@ impl<'d> Debuggee<'d> {
     }
 
     fn read_stack(&mut self, limit: usize) {
-        self.stack.clear();
-        self.stack_complete = false;
+        self.forget_stop();
         if self.instances.len() < self.modules.len() {
             self.refresh_instances();
         }
@@ -232,16 +252,15 @@ impl<'d> Debuggee<'d> {
                 if self.stack.len() >= limit {
                     return;
                 }
-                next = frame.parent_frame(self.host).ok().flatten();
-                let instance = frame.get_instance(self.host).ok();
+                next = self.host.parent_frame(&frame);
+                let instance = self.host.frame_instance(&frame);
                 let module = instance.as_ref().and_then(|i| self.instance_module(i));
-                let (Some(module), Ok(pc)) = (module, frame.get_pc(self.host)) else {
+                let (Some(module), Some(pc)) = (module, self.host.frame_pc(&frame)) else {
                     continue;
                 };
                 self.stack.push(Frame {
                     handle: frame,
-                    module,
-                    pc,
+                    site: Site { module, pc },
                     instance,
                 });
             }
@@ -251,65 +270,74 @@ impl<'d> Debuggee<'d> {
 
     /// The protocol index of an instance's module, remembered per instance: every stop asks it
     /// for every frame.
-    fn instance_module(&mut self, instance: &host::Instance) -> Option<u32> {
-        let id = instance.unique_id();
+    fn instance_module(&mut self, instance: &H::Instance) -> Option<u32> {
+        let id = self.host.instance_id(instance);
         if let Some(&module) = self.module_of_instance.get(&id) {
             return Some(module);
         }
-        let module = self.module_index(&instance.get_module(self.host))?;
+        let module = *self.index_by_id.get(&self.host.instance_module_id(instance))?;
         self.module_of_instance.insert(id, module);
         Some(module)
     }
 
-    pub fn frame_sites(&self) -> Vec<FrameSite> {
-        self.stack
-            .iter()
-            .map(|f| FrameSite {
-                module: f.module,
-                pc: f.pc,
-            })
-            .collect()
+    /// Each frame's site, innermost first.
+    pub fn frame_sites(&self) -> Vec<Site> {
+        self.stack.iter().map(|f| f.site).collect()
     }
 
     /// Where the program will start: the entry function of the primary module, shown at the
     /// initial stop before any guest code has run (there is no frame yet).
-    pub fn entry_site(&self) -> Option<FrameSite> {
+    pub fn entry_site(&self) -> Option<Site> {
         self.modules.iter().enumerate().find_map(|(i, m)| {
             let info = m.info.as_ref()?;
             let pc = info.func_entry(info.entry_func()?)?;
-            Some(FrameSite {
-                module: i as u32,
-                pc,
-            })
+            Some(Site::new(i as u32, pc))
         })
     }
 
-    fn memory_of(&self, module: u32) -> Result<host::Memory, AccessError> {
-        // Prefer the instance on the stack (a module instantiated twice: the running one).
-        let instance = self
-            .stack
+    /// The instance whose memory and globals accesses tagged with `module` mean: the one on the
+    /// stack (a module instantiated twice: the running one), else the module's first instance.
+    pub fn instance_of(&self, module: u32) -> Option<&H::Instance> {
+        self.stack
             .iter()
-            .find(|f| f.module == module)
+            .find(|f| f.site.module == module)
             .and_then(|f| f.instance.as_ref())
             .or_else(|| self.instances.get(&module))
-            .ok_or(AccessError::NoMemory)?;
-        instance
-            .get_memory(self.host, 0)
-            .map_err(|_| AccessError::NoMemory)
     }
 
     /// Size and page size, in bytes, of the memory that accesses tagged with `module` reach;
     /// `None` when that module's instance has no memory.
     pub fn memory_info(&self, module: u32) -> Option<(u64, u64)> {
-        let memory = self.memory_of(module).ok()?;
-        Some((
-            memory.size_bytes(self.host),
-            memory.page_size_bytes(self.host),
-        ))
+        if let Some(&known) = self.memory.borrow().sizes.get(&module) {
+            return known;
+        }
+        let info = self.host.memory_size(self.instance_of(module)?);
+        self.memory.borrow_mut().sizes.insert(module, info);
+        info
     }
 
     pub fn memory_size(&self, module: u32) -> Result<u64, AccessError> {
-        Ok(self.memory_of(module)?.size_bytes(self.host))
+        self.memory_info(module)
+            .map(|(size, _)| size)
+            .ok_or(AccessError::NoMemory(module))
+    }
+
+    fn memory_range(
+        &self,
+        module: u32,
+        offset: u64,
+        len: usize,
+    ) -> Result<&H::Instance, AccessError> {
+        let instance = self
+            .instance_of(module)
+            .ok_or(AccessError::NoMemory(module))?;
+        let size = self.memory_size(module)?;
+        addr::exact_range(offset, len, size).ok_or(AccessError::OutOfBounds {
+            offset,
+            len,
+            size,
+        })?;
+        Ok(instance)
     }
 
     pub fn read_memory(
@@ -318,77 +346,99 @@ impl<'d> Debuggee<'d> {
         offset: u64,
         len: usize,
     ) -> Result<Vec<u8>, AccessError> {
-        let memory = self.memory_of(module)?;
-        let size = memory.size_bytes(self.host);
-        addr::exact_range(offset, len, size).ok_or(AccessError::OutOfBounds)?;
-        memory
-            .get_bytes(self.host, offset, len as u64)
-            .map_err(AccessError::Host)
+        let instance = self.memory_range(module, offset, len)?;
+        if len == 0 || len > MAX_CACHED_READ {
+            return self
+                .host
+                .read_memory(instance, offset, len as u64)
+                .map_err(AccessError::Host);
+        }
+        let end = offset + len as u64;
+        let (first, last) = (offset / PAGE, (end - 1) / PAGE);
+        let missing = (first..=last).any(|p| !self.memory.borrow().pages.contains_key(&(module, p)));
+        if missing {
+            // One host read for the whole span; the last page is short if the memory ends
+            // inside it (custom page sizes).
+            let span_end = ((last + 1) * PAGE).min(self.memory_size(module)?);
+            let span = self
+                .host
+                .read_memory(instance, first * PAGE, span_end - first * PAGE)
+                .map_err(AccessError::Host)?;
+            let mut cache = self.memory.borrow_mut();
+            for (i, page) in span.chunks(PAGE as usize).enumerate() {
+                cache.pages.insert((module, first + i as u64), page.to_vec());
+            }
+        }
+        let cache = self.memory.borrow();
+        let mut out = Vec::with_capacity(len);
+        for p in first..=last {
+            let page = cache
+                .pages
+                .get(&(module, p))
+                .ok_or_else(|| AccessError::Host(HostError("short memory read".into())))?;
+            let from = if p == first { (offset - p * PAGE) as usize } else { 0 };
+            let to = if p == last { (end - p * PAGE) as usize } else { page.len() };
+            out.extend_from_slice(page.get(from..to).ok_or_else(|| {
+                AccessError::Host(HostError("short memory read".into()))
+            })?);
+        }
+        Ok(out)
     }
 
     pub fn write_memory(&self, module: u32, offset: u64, data: &[u8]) -> Result<(), AccessError> {
-        let memory = self.memory_of(module)?;
-        let size = memory.size_bytes(self.host);
-        addr::exact_range(offset, data.len(), size).ok_or(AccessError::OutOfBounds)?;
-        memory
-            .set_bytes(self.host, offset, data)
+        let instance = self.memory_range(module, offset, data.len())?;
+        // Whatever was read of this memory may now be stale.
+        self.memory.borrow_mut().pages.retain(|&(m, _), _| m != module);
+        self.host
+            .write_memory(instance, offset, data)
             .map_err(AccessError::Host)
     }
 
-    pub fn locals(&self, frame: usize) -> Option<Vec<host::WasmValue>> {
-        self.stack.get(frame)?.handle.get_locals(self.host).ok()
+    /// Frame `frame`'s locals, read from the host once per stop.
+    pub fn locals(&self, frame: usize) -> Option<Vec<Value>> {
+        let handle = &self.stack.get(frame)?.handle;
+        let mut values = self.values.borrow_mut();
+        let entry = values.entry(frame).or_default();
+        entry
+            .locals
+            .get_or_insert_with(|| self.host.locals(handle))
+            .clone()
     }
 
-    pub fn operand_stack(&self, frame: usize) -> Option<Vec<host::WasmValue>> {
-        self.stack.get(frame)?.handle.get_stack(self.host).ok()
+    /// Frame `frame`'s operand stack, bottom first, read from the host once per stop.
+    pub fn operand_stack(&self, frame: usize) -> Option<Vec<Value>> {
+        let handle = &self.stack.get(frame)?.handle;
+        let mut values = self.values.borrow_mut();
+        let entry = values.entry(frame).or_default();
+        entry
+            .operands
+            .get_or_insert_with(|| self.host.operand_stack(handle))
+            .clone()
     }
 
-    pub fn global(&self, frame: usize, index: u32) -> Option<host::WasmValue> {
+    pub fn global(&self, frame: usize, index: u32) -> Option<Value> {
         let instance = match self.stack.get(frame) {
             Some(f) => f.instance.as_ref()?,
             // No frame yet (initial stop): the primary module's globals.
             None if frame == 0 => self.instances.get(&0)?,
             None => return None,
         };
-        instance
-            .get_global(self.host, index)
-            .ok()?
-            .get(self.host)
-            .ok()
+        self.host.global(instance, index)
     }
 
-    pub fn add_breakpoint(&self, module: u32, pc: u32) -> Result<(), AccessError> {
-        if self.resumed {
-            return Err(AccessError::Running);
-        }
-        let m = self.module(module).ok_or(AccessError::NoSuchModule)?;
-        m.handle
-            .add_breakpoint(self.host, pc)
+    /// Plants a host breakpoint. Only the core calls this, and only while the program is paused.
+    pub fn add_breakpoint(&self, site: Site) -> Result<(), AccessError> {
+        let m = self.module(site.module).ok_or(AccessError::NoSuchModule(site.module))?;
+        self.host
+            .add_breakpoint(&m.handle, site.pc)
             .map_err(AccessError::Host)
     }
 
-    pub fn remove_breakpoint(&self, module: u32, pc: u32) -> Result<(), AccessError> {
-        if self.resumed {
-            return Err(AccessError::Running);
-        }
-        let m = self.module(module).ok_or(AccessError::NoSuchModule)?;
-        m.handle
-            .remove_breakpoint(self.host, pc)
+    pub fn remove_breakpoint(&self, site: Site) -> Result<(), AccessError> {
+        let m = self.module(site.module).ok_or(AccessError::NoSuchModule(site.module))?;
+        self.host
+            .remove_breakpoint(&m.handle, site.pc)
             .map_err(AccessError::Host)
-    }
-}
-
-/// Little-endian bytes of a Wasm value, as LLDB's `qWasmLocal`/`qWasmGlobal` expect.
-pub fn value_bytes(value: &host::WasmValue) -> Vec<u8> {
-    use host::WasmType;
-    match value.get_type() {
-        WasmType::WasmI32 => value.unwrap_i32().to_le_bytes().to_vec(),
-        WasmType::WasmI64 => value.unwrap_i64().to_le_bytes().to_vec(),
-        WasmType::WasmF32 => value.unwrap_f32().to_le_bytes().to_vec(),
-        WasmType::WasmF64 => value.unwrap_f64().to_le_bytes().to_vec(),
-        WasmType::WasmV128 => value.unwrap_v128(),
-        // References have no address LLDB could use; show them as null.
-        WasmType::WasmFuncref | WasmType::WasmExnref => 0u32.to_le_bytes().to_vec(),
     }
 }
 
@@ -429,5 +479,35 @@ fn unique_name(name: String, used: &mut HashMap<String, u32>) -> String {
     } else {
         let stem = name.strip_suffix(".wasm").unwrap_or(&name);
         format!("{stem}-{count}.wasm")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_host::{FakeFrame, FakeHost};
+
+    #[test]
+    fn memory_is_read_from_the_host_once_per_stop_and_page() {
+        let host = FakeHost::new(vec![Vec::new()]);
+        host.state.borrow_mut().memories[0][5000..5008].copy_from_slice(b"abcdefgh");
+        host.state.borrow_mut().stack = vec![FakeFrame::at(0, 0)];
+        let mut debuggee = Debuggee::new(host);
+        debuggee.refresh_stack();
+        let before = debuggee.host.state.borrow().requests;
+        assert_eq!(debuggee.read_memory(0, 5000, 4).unwrap(), b"abcd");
+        assert_eq!(debuggee.read_memory(0, 5004, 4).unwrap(), b"efgh");
+        // Across a page boundary, then inside the pages already read.
+        assert_eq!(debuggee.read_memory(0, 4094, 4).unwrap(), [0, 0, 0, 0]);
+        assert_eq!(debuggee.read_memory(0, 4090, 2000).unwrap().len(), 2000);
+        // Size once, the first page span once, the page before it once.
+        assert_eq!(debuggee.host.state.borrow().requests - before, 3);
+        debuggee.write_memory(0, 5000, b"X").unwrap();
+        assert_eq!(debuggee.read_memory(0, 5000, 2).unwrap(), b"Xb");
+        assert!(debuggee.read_memory(0, 65535, 2).is_err());
+        debuggee.refresh_stack();
+        let before = debuggee.host.state.borrow().requests;
+        assert_eq!(debuggee.read_memory(0, 5000, 2).unwrap(), b"Xb");
+        assert_eq!(debuggee.host.state.borrow().requests - before, 2);
     }
 }

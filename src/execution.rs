@@ -1,20 +1,22 @@
-//! Running the debuggee between stops: starts a continue (a step is a continue with temporary
+//! Running the debuggee between stops: starts a resumption (a step is a continue with temporary
 //! breakpoints planted, see `crate::stepping`) and decides what each host event means: a stop to
-//! report, a silent resume, or the end of the program.
+//! report, a silent resume, or the end of the program. The run state is one enum, so a state
+//! such as "running and finished" cannot be expressed.
 
-use crate::breakpoints::{Hit, Site, StepTarget};
-use crate::bytecode::TrapReason;
-use crate::gdb::{GdbTarget, ResumeRequest};
-use crate::host::{Event, Resumption};
+use crate::addr::Site;
+use crate::breakpoints::{Hit, StepTarget};
+use crate::debugger::Debugger;
+use crate::host::{Host, HostEvent, ResumeMode, Value};
 use crate::stepping;
+use crate::traps::TrapReason;
 use crate::watchpoints::Watchpoint;
 
-/// Why the debuggee stopped, as the protocol layer reports it.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+/// Why the debuggee stopped.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// A user breakpoint (`swbreak`).
+    /// A user breakpoint.
     Breakpoint,
-    /// A completed step: a plain SIGTRAP, so LLDB's step plans take it.
+    /// A completed step.
     StepDone,
     Trap(TrapReason),
     /// Ctrl-C / `process interrupt`.
@@ -24,8 +26,8 @@ pub enum Stop {
     /// A Wasm exception was thrown.
     Exception,
     /// A step was asked where the stub cannot tell which instruction runs next; the program was
-    /// not resumed (running it free would lose control of it). [`Execution::refusal`] says why.
-    StepRefused,
+    /// not resumed (running it free would lose control of it). Carries why.
+    StepRefused(String),
 }
 
 /// How the program ended.
@@ -46,459 +48,486 @@ pub enum Outcome {
     Running,
 }
 
+/// What a client asked the program to do.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ResumeRequest {
+    Continue,
+    Step,
+}
+
+/// Where the program is between the debugger's requests.
+pub enum RunState<P> {
+    Paused {
+        /// The signal of the trap it stopped at: resuming from a trap ends the program.
+        trap: Option<u8>,
+        /// The stop was shown to the client at another address than the real pc (see
+        /// `Debuggee::shown_pc`).
+        shown_elsewhere: bool,
+    },
+    Running {
+        pending: P,
+        /// A host single step (`--host-step`): its end is reported as a breakpoint event.
+        host_step: bool,
+        interrupt_requested: bool,
+        /// A watched access being stepped over, to be reported once it has happened.
+        watch_step: Option<Watchpoint>,
+        /// Where and at what stack depth the program resumed, when its whole stack was known.
+        from: Option<(Site, usize)>,
+    },
+    Finished,
+}
+
+impl<P> Default for RunState<P> {
+    fn default() -> Self {
+        RunState::Paused {
+            trap: None,
+            shown_elsewhere: false,
+        }
+    }
+}
+
 /// Depth of a step target planted before any frame exists (the initial stop): any activation.
 const ANY_DEPTH: usize = usize::MAX;
 
-#[derive(Default)]
-pub struct Execution {
-    running: Option<Resumption>,
-    interrupt_requested: bool,
-    finished: bool,
-    /// The status the program asked to exit with (its `exit` call surfaces as a trap).
-    exit_status: Option<u8>,
-    /// The signal of the trap the program last stopped at: resuming from it ends the program.
-    pending_trap: Option<u8>,
-    /// A watched access is being stepped over, to report it once it has happened.
-    pending_watch: Option<Watchpoint>,
-    /// Why the last step was refused.
-    refusal: Option<String>,
-    /// The last stop was shown to LLDB at another address than the real pc (see
-    /// `Debuggee::shown_pc`).
-    shown_elsewhere: bool,
-    /// Where and at what stack depth the debuggee last resumed, when its whole stack was known.
-    resumed_from: Option<(Site, usize)>,
-    /// Steps use Wasmtime's single-step mode (`--host-step`), the reference for tests.
-    host_step: bool,
-    /// The running resumption is such a host single step.
-    host_stepping: bool,
-}
-
-impl Execution {
+impl<H: Host> Debugger<H> {
     pub fn is_running(&self) -> bool {
-        self.running.is_some()
+        matches!(self.run, RunState::Running { .. })
     }
 
     pub fn finished(&self) -> bool {
-        self.finished
+        matches!(self.run, RunState::Finished)
     }
 
     /// Whether an interrupt was asked and has not yet stopped the program.
     pub fn interrupt_pending(&self) -> bool {
-        self.interrupt_requested && self.running.is_some()
+        matches!(
+            self.run,
+            RunState::Running {
+                interrupt_requested: true,
+                ..
+            }
+        )
     }
 
-    /// Makes every step a host single step (see `--host-step`).
-    pub fn step_with_host(&mut self) {
-        self.host_step = true;
-    }
-
-    /// Why the last [`Stop::StepRefused`] happened.
-    pub fn refusal(&self) -> Option<&str> {
-        self.refusal.as_deref()
-    }
-
-    /// Resumes the paused debuggee as LLDB asked. Resuming from a trap ends the program, and for
-    /// a core module Wasmtime ends the process before a reply could be sent, so that end is
-    /// returned to be reported first; the program is resumed after the client has it.
-    pub fn start(&mut self, target: &mut GdbTarget<'_>, request: ResumeRequest) -> Option<Outcome> {
-        if self.running.is_some() || self.finished {
+    /// Resumes the paused debuggee as the client asked. Resuming from a trap ends the program,
+    /// and for a core module Wasmtime ends the process before a reply could be sent, so that end
+    /// is returned to be reported first; the program is resumed after the client has it.
+    pub fn resume(&mut self, request: ResumeRequest) -> Option<Outcome> {
+        let RunState::Paused {
+            trap,
+            shown_elsewhere,
+        } = self.run
+        else {
             return None;
-        }
-        if let Some(signal) = self.pending_trap {
+        };
+        if let Some(signal) = trap {
             return Some(Outcome::Exited(End::Trapped(signal)));
         }
-        if self.host_step && request == ResumeRequest::Step {
-            target.log(1, || "resume Step with the host's single-step".to_string());
-            target.breakpoints.clear_step();
-            target.sync_breakpoints();
-            target.debuggee.stack.clear();
-            self.host_stepping = true;
-            self.running = Some(Resumption::single_step(target.debuggee.host));
-            target.debuggee.set_resumed(true);
+        if self.options.host_step && request == ResumeRequest::Step {
+            log::debug!("resume Step with the host's single-step");
+            self.breakpoints.clear_step();
+            self.start(ResumeMode::SingleStep, None);
             return None;
         }
         if request == ResumeRequest::Continue
-            && let Some(top) = target.debuggee.stack.first()
+            && let Some(top) = self.debuggee.stack.first()
         {
-            // LLDB believes execution is at the shown pc, before the real one (see
+            // The client believes execution is at the shown pc, before the real one (see
             // `Debuggee::shown_pc`), and may plant a breakpoint at the real pc and continue, as
-            // its step-in does to run past a prologue: that breakpoint is where execution already
-            // is, so it is hit at once.
-            let here = Site {
-                module: top.module,
-                pc: top.pc,
-            };
-            if self.shown_elsewhere && target.breakpoints.has_user(here) {
-                self.shown_elsewhere = false;
+            // LLDB's step-in does to run past a prologue: that breakpoint is where execution
+            // already is, so it is hit at once.
+            if shown_elsewhere && self.breakpoints.has_user(top.site) {
+                self.run = RunState::Paused {
+                    trap: None,
+                    shown_elsewhere: false,
+                };
                 return Some(Outcome::Stopped(Stop::Breakpoint));
             }
         }
         let plan = match request {
             ResumeRequest::Continue => Vec::new(),
-            ResumeRequest::Step => match step_plan(target) {
+            ResumeRequest::Step => match self.step_plan() {
                 Ok(plan) => plan,
-                Err(why) => return Some(self.refuse_step(target, why)),
+                Err(why) => return Some(Outcome::Stopped(refuse_step(why))),
             },
         };
-        target.log(1, || format!("resume {request:?} plan={plan:?}"));
-        target.breakpoints.set_step(plan);
-        target.sync_breakpoints();
-        self.resume(target);
+        log::debug!("resume {request:?} plan={plan:?}");
+        self.breakpoints.set_step(plan);
+        self.start(ResumeMode::Continue, None);
         None
     }
 
-    fn refuse_step(&mut self, target: &GdbTarget<'_>, why: String) -> Outcome {
-        target.log(1, || format!("step refused: {why}"));
-        self.refusal = Some(why);
-        Outcome::Stopped(Stop::StepRefused)
-    }
-
     /// Resumes whatever the state (a detached or ending program), without reporting anything.
-    pub fn run_on(&mut self, target: &mut GdbTarget<'_>) {
-        if self.running.is_none() && !self.finished {
-            target.breakpoints.clear_step();
-            target.sync_breakpoints();
-            self.resume(target);
+    pub fn run_on(&mut self) {
+        if let RunState::Paused { trap, .. } = self.run {
+            if let Some(signal) = trap {
+                // The host ends the program when it resumes from a trap.
+                self.exit = Some(End::Trapped(signal));
+            }
+            self.breakpoints.clear_step();
+            self.start(ResumeMode::Continue, None);
         }
     }
 
-    fn resume(&mut self, target: &mut GdbTarget<'_>) {
-        let stack = &target.debuggee.stack;
-        self.resumed_from = stack
+    fn start(&mut self, mode: ResumeMode, watch_step: Option<Watchpoint>) {
+        let stack = &self.debuggee.stack;
+        let from = stack
             .first()
-            .filter(|_| target.debuggee.stack_is_complete())
-            .map(|f| {
-                let site = Site {
-                    module: f.module,
-                    pc: f.pc,
-                };
-                (site, stack.len())
-            });
-        target.debuggee.stack.clear();
+            .filter(|_| self.debuggee.stack_is_complete())
+            .map(|f| (f.site, stack.len()));
         // The last moment the host takes breakpoint edits until the program stops again.
-        target.sync_breakpoints();
-        self.running = Some(Resumption::start(target.debuggee.host));
-        target.debuggee.set_resumed(true);
+        self.apply_breakpoint_edits();
+        self.debuggee.forget_stop();
+        let pending = self.debuggee.host.resume(mode);
+        self.run = RunState::Running {
+            pending,
+            host_step: mode == ResumeMode::SingleStep,
+            interrupt_requested: false,
+            watch_step,
+            from,
+        };
     }
 
     /// Waits until the running debuggee reports an event.
     pub async fn ready(&mut self) {
-        match self.running.as_mut() {
-            Some(r) => r.ready().await,
-            None => std::future::pending::<()>().await,
+        match &mut self.run {
+            RunState::Running { pending, .. } => H::ready(pending).await,
+            _ => std::future::pending::<()>().await,
         }
     }
 
-    pub fn interrupt(&mut self, target: &GdbTarget<'_>) {
-        if self.running.is_some() {
-            self.interrupt_requested = true;
-            target.debuggee.host.interrupt();
+    pub fn interrupt(&mut self) {
+        if let RunState::Running {
+            interrupt_requested,
+            ..
+        } = &mut self.run
+        {
+            *interrupt_requested = true;
+            self.debuggee.host.interrupt();
         }
     }
 
     /// Takes the finished event and decides what it means.
-    pub fn on_event(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
-        let Some(resumption) = self.running.take() else {
+    pub fn on_event(&mut self) -> Outcome {
+        let RunState::Running {
+            pending,
+            host_step,
+            interrupt_requested,
+            watch_step,
+            from,
+        } = std::mem::take(&mut self.run)
+        else {
             return Outcome::Running;
         };
-        let host_stepped = std::mem::take(&mut self.host_stepping);
-        target.debuggee.set_resumed(false);
-        let event = match resumption.finish(target.debuggee.host) {
+        let event = match self.debuggee.host.finish(pending) {
             Ok(event) => event,
             // The host could not say what happened; the store is unusable, treat it as the end.
             Err(e) => {
-                target.log(1, || format!("event error: {e:?}"));
-                self.finished = true;
-                return Outcome::Exited(self.end());
+                log::info!("event error: {e}");
+                return self.finish();
             }
         };
-        target.log(2, || format!("event {event:?}"));
-        let outcome = match event {
-            Event::Complete => {
-                self.finished = true;
-                return Outcome::Exited(self.end());
+        log::trace!("event {event:?}");
+        let mut trap = None;
+        let verdict = match event {
+            HostEvent::Complete => return self.finish(),
+            HostEvent::Breakpoint if host_step => {
+                self.debuggee.refresh_stack();
+                Verdict::Report(Stop::StepDone)
             }
-            Event::Breakpoint if host_stepped => {
-                target.debuggee.refresh_stack();
-                Outcome::Stopped(Stop::StepDone)
-            }
-            Event::Breakpoint => self.on_breakpoint(target),
-            Event::Trap => {
-                target.debuggee.refresh_stack();
-                if let Some(status) = exit_call_status(target) {
-                    // `exit(n)`: not a fault. Report the exit now: once resumed, Wasmtime ends the
-                    // process at once for a core module, before any reply could be sent.
-                    self.exit_status = Some(status);
+            HostEvent::Breakpoint => self.on_breakpoint(watch_step, from),
+            HostEvent::Trap => {
+                self.debuggee.refresh_stack();
+                if let Some(status) = self.exit_call_status() {
+                    // `exit(n)`: not a fault. Report the exit now: once resumed, Wasmtime ends
+                    // the process at once for a core module, before any reply could be sent.
+                    self.exit = Some(End::Status(status));
                     return Outcome::Exited(End::Status(status));
-                } else {
-                    let reason = trap_reason(target);
-                    self.pending_trap = Some(reason.signal());
-                    Outcome::Stopped(Stop::Trap(reason))
                 }
+                let reason = self.trap_reason();
+                trap = Some(reason.signal());
+                Verdict::Report(Stop::Trap(reason))
             }
-            Event::Interrupted if self.interrupt_requested => {
-                target.debuggee.refresh_stack();
-                Outcome::Stopped(Stop::Interrupted)
+            HostEvent::Interrupted if interrupt_requested => {
+                self.debuggee.refresh_stack();
+                Verdict::Report(Stop::Interrupted)
             }
-            Event::Exception(_) => {
-                target.debuggee.refresh_stack();
-                Outcome::Stopped(Stop::Exception)
+            HostEvent::Exception => {
+                self.debuggee.refresh_stack();
+                Verdict::Report(Stop::Exception)
             }
-            Event::Interrupted | Event::InjectedCallReturn(_) => Outcome::Running,
+            HostEvent::Interrupted | HostEvent::InjectedCallReturn => {
+                Verdict::Resume { watch_step }
+            }
         };
-        match outcome {
-            Outcome::Running => self.resume(target),
-            Outcome::Stopped(_) => {
-                self.shown_elsewhere = target.debuggee.stack.first().is_some_and(|f| {
-                    target.frame_addr(f.module, f.pc) != crate::addr::code_addr(f.module, f.pc)
-                });
-                self.interrupt_requested = false;
-                self.pending_watch = None;
-                target.breakpoints.clear_step();
-                target.sync_breakpoints();
+        match verdict {
+            Verdict::Resume { watch_step } => {
+                self.start(ResumeMode::Continue, watch_step);
+                // A pending interrupt still wants its stop.
+                if let RunState::Running {
+                    interrupt_requested: asked,
+                    ..
+                } = &mut self.run
+                {
+                    *asked = interrupt_requested;
+                }
+                Outcome::Running
             }
-            Outcome::Exited(_) => {}
+            Verdict::Report(stop) => {
+                let shown_elsewhere = self
+                    .debuggee
+                    .stack
+                    .first()
+                    .is_some_and(|f| self.frame_addr(f.site) != f.site.addr());
+                self.run = RunState::Paused {
+                    trap,
+                    shown_elsewhere,
+                };
+                self.breakpoints.clear_step();
+                Outcome::Stopped(stop)
+            }
         }
-        outcome
     }
 
-    fn end(&self) -> End {
-        match (self.pending_trap, self.exit_status) {
-            (Some(signal), _) => End::Trapped(signal),
-            (None, status) => End::Status(status.unwrap_or(0)),
-        }
+    fn finish(&mut self) -> Outcome {
+        let end = self.exit.unwrap_or(End::Status(0));
+        self.run = RunState::Finished;
+        Outcome::Exited(end)
     }
 
-    fn on_breakpoint(&mut self, target: &mut GdbTarget<'_>) -> Outcome {
+    fn on_breakpoint(
+        &mut self,
+        watch_step: Option<Watchpoint>,
+        from: Option<(Site, usize)>,
+    ) -> Verdict {
         // A watched instruction whose access misses every watched range is by far the most
         // frequent stop while a watchpoint is set: decide it from the innermost frame alone.
         // (Without watchpoints that look would only read the innermost frame twice.)
-        if self.pending_watch.is_none()
-            && target.breakpoints.watch_site_count() > 0
-            && let Some(top) = target.debuggee.refresh_top()
+        if watch_step.is_none()
+            && self.breakpoints.watch_site_count() > 0
+            && let Some(site) = self.debuggee.refresh_top()
         {
-            let site = Site {
-                module: top.module,
-                pc: top.pc,
-            };
-            let only_watch = target.breakpoints.is_watch_site(site)
-                && !target.breakpoints.has_user(site)
-                && !target
-                    .breakpoints
-                    .step_targets()
-                    .iter()
-                    .any(|t| t.site == site);
-            if only_watch && target.watch_hit(site).is_none() {
-                return Outcome::Running;
+            let only_watch = self.breakpoints.is_watch_site(site)
+                && !self.breakpoints.has_user(site)
+                && !self.breakpoints.step_targets().iter().any(|t| t.site == site);
+            if only_watch && self.watch_hit(site).is_none() {
+                return Verdict::Resume { watch_step: None };
             }
         }
-        target.debuggee.refresh_stack();
-        let Some(top) = target.debuggee.stack.first() else {
-            return Outcome::Running;
+        self.debuggee.refresh_stack();
+        let Some(top) = self.debuggee.stack.first() else {
+            return Verdict::Resume { watch_step };
         };
-        let depth = target.debuggee.stack.len();
-        let here = Site {
-            module: top.module,
-            pc: top.pc,
-        };
-        let mut sites = slip_sources(target, here);
-        let alias_of = target.breakpoints.user_alias_of(here);
+        let depth = self.debuggee.stack.len();
+        let here = top.site;
+        let mut sites = self.slip_sources(here);
+        let alias_of = self.breakpoints.user_alias_of(here);
         sites.extend(alias_of);
-        let any_depth = target
+        let any_depth = self
             .breakpoints
             .step_targets()
             .iter()
             .any(|t| t.depth == ANY_DEPTH && sites.contains(&t.site));
         if any_depth {
-            return Outcome::Stopped(Stop::StepDone);
+            return Verdict::Report(Stop::StepDone);
         }
-        if let Some(watch) = self.pending_watch {
-            if target.breakpoints.classify(&sites, depth) == Hit::StepDone {
-                self.pending_watch = None;
-                return Outcome::Stopped(Stop::Watch(watch));
+        if let Some(watch) = watch_step {
+            if self.breakpoints.classify(&sites, depth) == Hit::StepDone {
+                return Verdict::Report(Stop::Watch(watch));
             }
-        } else if let Some(watch) = target.watch_hit(here) {
-            // Report the access after it has run, so LLDB shows the new value: step over it
-            // first (the step's own breakpoints replace any step LLDB asked for).
-            let plan = match step_plan(target) {
+        } else if let Some(watch) = self.watch_hit(here) {
+            // Report the access after it has run, so the client shows the new value: step over
+            // it first (the step's own breakpoints replace any step the client asked for).
+            let plan = match self.step_plan() {
                 Ok(plan) => plan,
-                Err(why) => return self.refuse_step(target, why),
+                Err(why) => return Verdict::Report(refuse_step(why)),
             };
-            self.pending_watch = Some(watch);
-            target.breakpoints.set_step(plan);
-            target.sync_breakpoints();
-            return Outcome::Running;
+            self.breakpoints.set_step(plan);
+            return Verdict::Resume {
+                watch_step: Some(watch),
+            };
         }
-        match target.breakpoints.classify(&sites, depth) {
-            Hit::StepDone => Outcome::Stopped(Stop::StepDone),
+        match self.breakpoints.classify(&sites, depth) {
+            Hit::StepDone => Verdict::Report(Stop::StepDone),
             // Falling from the breakpoint's own `loop` (or a `block` before it) into the landing
             // of its back edges is still the same arrival at the line: native code makes one
             // stop there, so the landing's stop is only for arrivals by a branch.
             Hit::User
                 if alias_of.is_some_and(|user| {
-                    self.resumed_from.is_some_and(|(from, from_depth)| {
+                    from.is_some_and(|(from, from_depth)| {
                         from_depth == depth
                             && from.module == here.module
                             && (user.pc..here.pc).contains(&from.pc)
                     })
                 }) =>
             {
-                Outcome::Running
+                Verdict::Resume { watch_step }
             }
-            Hit::User => Outcome::Stopped(Stop::Breakpoint),
+            Hit::User => Verdict::Report(Stop::Breakpoint),
             Hit::Spurious => {
                 let known = sites.iter().any(|s| {
-                    target.breakpoints.has_user(*s)
-                        || target.breakpoints.is_watch_site(*s)
-                        || target
-                            .breakpoints
-                            .step_targets()
-                            .iter()
-                            .any(|t| t.site == *s)
+                    self.breakpoints.has_user(*s)
+                        || self.breakpoints.is_watch_site(*s)
+                        || self.breakpoints.step_targets().iter().any(|t| t.site == *s)
                 });
                 if known {
-                    Outcome::Running
-                } else if target.breakpoints.stepping() {
-                    // Not a site we know: the host stopped somewhere we did not predict. Ending the
-                    // step here is safer than running away.
-                    Outcome::Stopped(Stop::StepDone)
+                    Verdict::Resume { watch_step }
+                } else if self.breakpoints.stepping() {
+                    // Not a site we know: the host stopped somewhere we did not predict. Ending
+                    // the step here is safer than running away.
+                    Verdict::Report(Stop::StepDone)
                 } else {
-                    Outcome::Stopped(Stop::Breakpoint)
+                    Verdict::Report(Stop::Breakpoint)
                 }
             }
         }
     }
 
     /// While no debugger is attached: breakpoints are gone, so every stop but the end resumes.
-    pub fn on_event_detached(&mut self, target: &mut GdbTarget<'_>) -> bool {
-        self.interrupt_requested = false;
-        match self.on_event(target) {
-            Outcome::Exited(_) if self.finished => true,
+    /// Returns true once the program has finished.
+    pub fn on_event_detached(&mut self) -> bool {
+        if let RunState::Running {
+            interrupt_requested,
+            ..
+        } = &mut self.run
+        {
+            *interrupt_requested = false;
+        }
+        match self.on_event() {
             Outcome::Running => false,
+            Outcome::Exited(_) if self.finished() => true,
             Outcome::Exited(_) | Outcome::Stopped(_) => {
-                self.resume(target);
+                // Resuming from a trap or an exit call lets the host end the program.
+                self.run_on();
                 false
             }
         }
     }
 
     /// Stops a running debuggee so a new client can attach. Returns false if the program ended.
-    pub async fn stop_for_attach(&mut self, target: &mut GdbTarget<'_>) -> bool {
-        if self.finished {
+    pub async fn stop_for_attach(&mut self) -> bool {
+        if self.finished() {
             return false;
         }
-        if self.running.is_none() {
+        if !self.is_running() {
             return true;
         }
-        self.interrupt(target);
+        self.interrupt();
         loop {
             self.ready().await;
-            match self.on_event(target) {
+            match self.on_event() {
                 Outcome::Exited(_) => return false,
                 Outcome::Stopped(_) => return true,
-                Outcome::Running => self.interrupt(target),
+                Outcome::Running => self.interrupt(),
             }
         }
     }
-}
 
-/// The temporary breakpoints for one step from the current stop, or why there can be none: a
-/// step whose successors are unknown must not let the program run free.
-fn step_plan(target: &GdbTarget<'_>) -> Result<Vec<StepTarget>, String> {
-    let stack = target.debuggee.frame_sites();
-    let Some(top) = stack.first() else {
-        // Not started: the step ends at the first instruction of the entry function.
-        let entry = target
-            .debuggee
-            .entry_site()
-            .ok_or("the program has not started and its entry function is unknown")?;
-        return Ok(vec![StepTarget {
-            site: Site {
-                module: entry.module,
-                pc: entry.pc,
-            },
-            depth: ANY_DEPTH,
-        }]);
-    };
-    let module = target
-        .debuggee
-        .module(top.module)
-        .ok_or_else(|| format!("no module {} at pc {:#x}", top.module, top.pc))?;
-    let info = module.info.as_ref().ok_or_else(|| {
-        format!(
-            "module {} could not be decoded, so its instructions cannot be stepped",
-            top.module
-        )
-    })?;
-    match info.step_targets(&module.bytes, top.pc) {
-        Ok(successors) => Ok(stepping::plan(&stack, &successors)),
-        Err(e) => Err(format!(
-            "cannot tell where the instruction at {:#x} goes: {e}",
-            top.pc
-        )),
-    }
-}
-
-/// The sites whose breakpoint could have stopped at `here`: `here` itself and the dead
-/// instructions just before it, which have no stop of their own, so Wasmtime slides a breakpoint
-/// planted there forward to `here`.
-fn slip_sources(target: &GdbTarget<'_>, here: Site) -> Vec<Site> {
-    let mut sites = vec![here];
-    let Some(module) = target.debuggee.module(here.module) else {
-        return sites;
-    };
-    let Some(info) = module.info.as_ref() else {
-        return sites;
-    };
-    sites.extend(
-        info.stopless_before(&module.bytes, here.pc)
-            .into_iter()
-            .map(|pc| Site {
-                module: here.module,
-                pc,
-            }),
-    );
-    sites
-}
-
-/// If the innermost frame trapped calling the host's exit (WASI `proc_exit`, or `wasi:cli/exit`
-/// in a component's adapter), the status it passed: the i32 on top of the operand stack.
-fn exit_call_status(target: &GdbTarget<'_>) -> Option<u8> {
-    let top = target.debuggee.stack.first()?;
-    let module = target.debuggee.module(top.module)?;
-    let info = module.info.as_ref()?;
-    let is_exit_call = |pc: u32| {
-        let Some(callee) = info.direct_callee(&module.bytes, pc) else {
-            return false;
+    /// The temporary breakpoints for one step from the current stop, or why there can be none: a
+    /// step whose successors are unknown must not let the program run free.
+    fn step_plan(&self) -> Result<Vec<StepTarget>, String> {
+        let stack = self.debuggee.frame_sites();
+        let Some(top) = stack.first() else {
+            // Not started: the step ends at the first instruction of the entry function.
+            let entry = self
+                .debuggee
+                .entry_site()
+                .ok_or("the program has not started and its entry function is unknown")?;
+            return Ok(vec![StepTarget {
+                site: entry,
+                depth: ANY_DEPTH,
+            }]);
         };
-        info.import_name(callee)
-            .is_some_and(|(import_module, field)| {
-                field == "proc_exit"
-                    || (import_module.starts_with("wasi:cli/exit") && field.starts_with("exit"))
-            })
-    };
-    // The host reports the trap either at the call or just after it.
-    let previous = info.previous_instruction(&module.bytes, top.pc);
-    if !is_exit_call(top.pc) && !previous.is_some_and(is_exit_call) {
-        return None;
+        let module = self
+            .debuggee
+            .module(top.module)
+            .ok_or_else(|| format!("no module {} at pc {:#x}", top.module, top.pc))?;
+        let info = module.info.as_ref().ok_or_else(|| {
+            format!(
+                "module {} could not be decoded, so its instructions cannot be stepped",
+                top.module
+            )
+        })?;
+        match info.step_targets(&module.bytes, top.pc) {
+            Ok(successors) => Ok(stepping::plan(&stack, &successors)),
+            Err(e) => Err(format!(
+                "cannot tell where the instruction at {:#x} goes: {e}",
+                top.pc
+            )),
+        }
     }
-    let stack = target.debuggee.operand_stack(0)?;
-    let status = stack.last().map_or(0, |v| match v.get_type() {
-        crate::host::WasmType::WasmI32 => v.unwrap_i32(),
-        _ => 0,
-    });
-    Some(status as u8)
+
+    /// The sites whose breakpoint could have stopped at `here`: `here` itself and the dead
+    /// instructions just before it, which have no stop of their own, so Wasmtime slides a
+    /// breakpoint planted there forward to `here`.
+    fn slip_sources(&self, here: Site) -> Vec<Site> {
+        let mut sites = vec![here];
+        let Some(module) = self.debuggee.module(here.module) else {
+            return sites;
+        };
+        let Some(info) = module.info.as_ref() else {
+            return sites;
+        };
+        sites.extend(
+            info.stopless_before(&module.bytes, here.pc)
+                .into_iter()
+                .map(|pc| Site::new(here.module, pc)),
+        );
+        sites
+    }
+
+    /// If the innermost frame trapped calling the host's exit (WASI `proc_exit`, or
+    /// `wasi:cli/exit` in a component's adapter), the status it passed: the i32 on top of the
+    /// operand stack.
+    fn exit_call_status(&self) -> Option<u8> {
+        let top = self.debuggee.stack.first()?.site;
+        let module = self.debuggee.module(top.module)?;
+        let info = module.info.as_ref()?;
+        let is_exit_call = |pc: u32| {
+            let Some(callee) = info.direct_callee(&module.bytes, pc) else {
+                return false;
+            };
+            info.import_name(callee)
+                .is_some_and(|(import_module, field)| {
+                    field == "proc_exit"
+                        || (import_module.starts_with("wasi:cli/exit") && field.starts_with("exit"))
+                })
+        };
+        // The host reports the trap either at the call or just after it.
+        let previous = info.previous_instruction(&module.bytes, top.pc);
+        if !is_exit_call(top.pc) && !previous.is_some_and(is_exit_call) {
+            return None;
+        }
+        let stack = self.debuggee.operand_stack(0)?;
+        let status = match stack.last() {
+            Some(Value::I32(v)) => *v,
+            _ => 0,
+        };
+        Some(status as u8)
+    }
+
+    fn trap_reason(&self) -> TrapReason {
+        let Some(top) = self.debuggee.stack.first() else {
+            return TrapReason::Unknown;
+        };
+        match self.debuggee.module(top.site.module) {
+            Some(module) => match module.info.as_ref() {
+                Some(info) => info.trap_reason(&module.bytes, top.site.pc),
+                None => TrapReason::Unknown,
+            },
+            None => TrapReason::Unknown,
+        }
+    }
 }
 
-fn trap_reason(target: &GdbTarget<'_>) -> TrapReason {
-    let Some(top) = target.debuggee.stack.first() else {
-        return TrapReason::Unknown;
-    };
-    let Some(module) = target.debuggee.module(top.module) else {
-        return TrapReason::Unknown;
-    };
-    match module.info.as_ref() {
-        Some(info) => info.trap_reason(&module.bytes, top.pc),
-        None => TrapReason::Unknown,
-    }
+/// What one host event comes to.
+enum Verdict {
+    Report(Stop),
+    /// Resume silently, keeping a watched access being stepped over.
+    Resume { watch_step: Option<Watchpoint> },
+}
+
+fn refuse_step(why: String) -> Stop {
+    log::info!("step refused: {why}");
+    Stop::StepRefused(why)
 }

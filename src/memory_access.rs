@@ -1,8 +1,11 @@
 //! Which Wasm instructions touch linear memory, how many bytes, and where their address operands
 //! sit on the operand stack: what a watchpoint needs to decide, at a breakpoint on the
-//! instruction, whether it is about to read or write a watched range.
+//! instruction, whether it is about to read or write a watched range. Also which operators carry
+//! a memory immediate at all, for judging why one trapped ([`crate::traps`]).
 
 use wasmparser::{MemArg, MemArgTarget, Operator};
+
+use crate::wasm_module::{BytecodeError, ModuleInfo};
 
 /// How an instruction accesses memory.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -79,6 +82,30 @@ impl Access {
                 (vec![], vec![span(dst, n)])
             }
         })
+    }
+}
+
+impl ModuleInfo {
+    /// Every instruction of a defined function that reads or writes linear memory.
+    pub fn memory_accesses(
+        &self,
+        bytes: &[u8],
+        func_index: u32,
+    ) -> Result<Vec<(u32, Access)>, BytecodeError> {
+        let mut ops = self.operators(bytes, func_index)?;
+        let mut accesses = Vec::new();
+        while let Some(decoded) = ops.read()? {
+            if let Some(access) = classify(&decoded.op) {
+                accesses.push((decoded.offset, access));
+            }
+        }
+        Ok(accesses)
+    }
+
+    /// The memory access of the instruction at `pc`, if it makes one.
+    pub fn memory_access_at(&self, bytes: &[u8], pc: u32) -> Option<Access> {
+        let (_, _, decoded) = self.decode(bytes, pc).ok()?;
+        classify(&decoded.op)
     }
 }
 
@@ -223,6 +250,39 @@ pub fn classify(op: &Operator<'_>) -> Option<Access> {
     }
 }
 
+// Generated from wasmparser's operator list: every operator with a memory immediate names it
+// `memarg`, so no operator of any proposal is missed, including the ones `classify` leaves out
+// (`memory.atomic.wait`/`notify`, accesses to GC arrays).
+macro_rules! define_memarg {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*) )*) => {
+        /// The memory immediate (offset, alignment, target memory or array) of `op`, if it has one.
+        pub fn memarg_of<'a>(op: &'a Operator<'_>) -> Option<&'a MemArg> {
+            match op {
+                $( Operator::$op { .. } => memarg_field!(op, $op, $($($arg)*)?), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+/// Finds the field called `memarg` among an operator's immediates.
+macro_rules! memarg_field {
+    ($op:ident, $variant:ident, memarg $($rest:ident)*) => {
+        match $op {
+            Operator::$variant { memarg, .. } => Some(memarg),
+            _ => None,
+        }
+    };
+    ($op:ident, $variant:ident, $other:ident $($rest:ident)*) => {
+        memarg_field!($op, $variant, $($rest)*)
+    };
+    ($op:ident, $variant:ident,) => {
+        None
+    };
+}
+
+wasmparser::for_each_operator!(define_memarg);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +343,28 @@ mod tests {
     fn other_instructions_touch_nothing() {
         assert_eq!(classify(&Operator::I32Add), None);
         assert_eq!(classify(&Operator::Call { function_index: 0 }), None);
+    }
+
+    #[test]
+    fn every_memory_immediate_is_found() {
+        let with_offset = |op: &Operator<'_>| memarg_of(op).map(|m| m.offset);
+        assert_eq!(
+            with_offset(&Operator::I32Load { memarg: memarg(4) }),
+            Some(4)
+        );
+        assert_eq!(
+            with_offset(&Operator::MemoryAtomicWait32 { memarg: memarg(8) }),
+            Some(8)
+        );
+        assert_eq!(
+            with_offset(&Operator::V128Store16Lane {
+                memarg: memarg(12),
+                lane: 1
+            }),
+            Some(12)
+        );
+        // Bulk operations name memories, but have no memory immediate.
+        assert_eq!(with_offset(&Operator::MemoryFill { mem: 0 }), None);
+        assert_eq!(with_offset(&Operator::I32Add), None);
     }
 }

@@ -1,16 +1,14 @@
 //! The text side of the stub's `monitor` commands (`qRcmd`, which LLDB sends for
 //! `process plugin packet monitor`): parsing what the user typed, choosing the instructions a
-//! `disasm` shows, mapping code offsets to the source lines of a module's DWARF line table, and
-//! formatting every command's output.
+//! `disasm` shows, and formatting every command's output. Source lines for `disasm` come from
+//! [`crate::dwarf`], instruction text from [`crate::disassembly`].
 //!
 //! Nothing here touches the debuggee, so it builds and is unit-tested on the host;
 //! `gdb::monitor` reads the debuggee and hands the data to these functions. Every input is
-//! untrusted: a bad command, number or DWARF section yields a message, never a panic.
+//! untrusted: a bad command or number yields a message, never a panic.
 
-use crate::addr::Location;
-use crate::breakpoints::{Site, StepTarget, UserBreakpoint};
-use gimli::{EndianSlice, LittleEndian};
-use std::collections::{BTreeMap, HashMap};
+use crate::addr::{Location, Site};
+use crate::breakpoints::{Edits, StepTarget, UserBreakpoint};
 use std::fmt::Write;
 use std::ops::Range;
 
@@ -234,9 +232,9 @@ pub fn parse_number(word: &str) -> Option<u64> {
 /// The module and offset `disasm` starts from. A protocol code address names both; a small number
 /// (what the address space calls memory of module 0) is taken as an offset into the current
 /// module, since nobody disassembles linear memory and offsets are what tools like objdump show.
-pub fn resolve_code_addr(addr: Option<u64>, current_pc: u64) -> Result<(u32, u32), String> {
+pub fn resolve_code_addr(addr: Option<u64>, current_pc: u64) -> Result<Site, String> {
     let current = match Location::decode(current_pc) {
-        Some(Location::Code { module, offset }) => Some((module, offset)),
+        Some(Location::Code(site)) => Some(site),
         _ => None,
     };
     match addr {
@@ -244,9 +242,9 @@ pub fn resolve_code_addr(addr: Option<u64>, current_pc: u64) -> Result<(u32, u32
             "disasm: there is no current instruction (no frame and no entry point)\n".to_string()
         }),
         Some(raw) => match Location::decode(raw) {
-            Some(Location::Code { module, offset }) => Ok((module, offset)),
+            Some(Location::Code(site)) => Ok(site),
             Some(Location::Memory { module: 0, offset }) => {
-                Ok((current.map_or(0, |(module, _)| module), offset))
+                Ok(Site::new(current.map_or(0, |site| site.module), offset))
             }
             _ => Err(usage_error(
                 "disasm",
@@ -304,268 +302,6 @@ pub fn format_disasm(header: &str, lines: &[DisasmLine], note: Option<&str>) -> 
         let _ = writeln!(out, "({note})");
     }
     out
-}
-
-/// Where source lines start in one module's code, from its DWARF `.debug_line`.
-#[derive(Debug, Default, Clone)]
-pub struct LineTable {
-    files: Vec<String>,
-    /// Module-relative offset → (index into `files`, line).
-    starts: BTreeMap<u32, (u32, u32)>,
-    /// Why (part of) the table could not be read.
-    problem: Option<String>,
-}
-
-/// A line row kept while its sequence is read: DWARF address, file, line.
-type PendingRow = (u64, u32, u32);
-
-impl LineTable {
-    /// Reads the line programs of every compilation unit. Wasm DWARF addresses count from the
-    /// start of the Code section's contents, so each is moved by that section's module offset.
-    /// Damaged DWARF keeps what was read before the damage and records the problem.
-    pub fn parse(module: &[u8]) -> LineTable {
-        let mut table = LineTable::default();
-        let Sections {
-            code_start,
-            debug: sections,
-        } = match split_sections(module) {
-            Ok(parts) => parts,
-            Err(problem) => {
-                table.problem = Some(problem);
-                return table;
-            }
-        };
-        if !sections.contains_key(".debug_line") {
-            return table;
-        }
-        let Some(code_start) = code_start else {
-            table.problem = Some("the module has DWARF but no code section".to_string());
-            return table;
-        };
-        let load = |id: gimli::SectionId| -> Result<_, gimli::Error> {
-            Ok(EndianSlice::new(
-                sections.get(id.name()).copied().unwrap_or(&[]),
-                LittleEndian,
-            ))
-        };
-        let dwarf = match gimli::Dwarf::load(load) {
-            Ok(dwarf) => dwarf,
-            Err(e) => {
-                table.problem = Some(format!("DWARF: {e}"));
-                return table;
-            }
-        };
-        let mut units = dwarf.units();
-        loop {
-            let header = match units.next() {
-                Ok(Some(header)) => header,
-                Ok(None) => break,
-                Err(e) => {
-                    table.note(format!("DWARF unit list: {e}"));
-                    break;
-                }
-            };
-            match dwarf.unit(header) {
-                Ok(unit) => table.read_unit(&dwarf, &unit, code_start, module.len()),
-                Err(e) => table.note(format!("DWARF unit: {e}")),
-            }
-        }
-        table
-    }
-
-    fn note(&mut self, problem: String) {
-        self.problem.get_or_insert(problem);
-    }
-
-    fn read_unit(
-        &mut self,
-        dwarf: &gimli::Dwarf<EndianSlice<'_, LittleEndian>>,
-        unit: &gimli::Unit<EndianSlice<'_, LittleEndian>>,
-        code_start: u32,
-        module_len: usize,
-    ) {
-        let Some(program) = unit.line_program.clone() else {
-            return;
-        };
-        let mut rows = program.rows();
-        let mut file_ids: HashMap<u64, u32> = HashMap::new();
-        let mut sequence: Vec<PendingRow> = Vec::new();
-        let mut sequence_start: Option<u64> = None;
-        let mut previous: Option<(u64, u64)> = None;
-        loop {
-            let (header, row) = match rows.next_row() {
-                Ok(Some(next)) => next,
-                Ok(None) => break,
-                Err(e) => {
-                    self.note(format!("DWARF line program: {e}"));
-                    break;
-                }
-            };
-            let start = *sequence_start.get_or_insert(row.address());
-            if row.end_sequence() {
-                // A sequence at address 0 is code the linker dropped (old wasm-ld tombstone);
-                // its rows would otherwise land on whatever really lives at the section start.
-                if start != 0 {
-                    self.commit(&mut sequence, code_start, module_len);
-                }
-                sequence.clear();
-                sequence_start = None;
-                previous = None;
-                continue;
-            }
-            let Some(line) = row.line() else {
-                // Line 0 is compiler-generated code: the line after it starts afresh.
-                previous = None;
-                continue;
-            };
-            let key = (row.file_index(), line.get());
-            if !row.is_stmt() || previous == Some(key) {
-                continue;
-            }
-            previous = Some(key);
-            let file = match file_ids.get(&row.file_index()) {
-                Some(&id) => id,
-                None => {
-                    let id = self.intern(file_name(dwarf, unit, header, row.file_index()));
-                    file_ids.insert(row.file_index(), id);
-                    id
-                }
-            };
-            sequence.push((
-                row.address(),
-                file,
-                u32::try_from(line.get()).unwrap_or(u32::MAX),
-            ));
-        }
-    }
-
-    fn commit(&mut self, rows: &mut Vec<PendingRow>, code_start: u32, module_len: usize) {
-        for (address, file, line) in rows.drain(..) {
-            let offset = u32::try_from(address)
-                .ok()
-                .and_then(|a| code_start.checked_add(a));
-            // Addresses past the module are tombstones of dropped code (wasm-ld writes -1).
-            if let Some(offset) = offset.filter(|&o| (o as usize) < module_len) {
-                self.starts.insert(offset, (file, line));
-            }
-        }
-    }
-
-    fn intern(&mut self, name: String) -> u32 {
-        if let Some(i) = self.files.iter().position(|f| *f == name) {
-            return u32::try_from(i).unwrap_or(u32::MAX);
-        }
-        self.files.push(name);
-        u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
-    }
-
-    /// The source line that starts at module offset `offset`, if one does.
-    pub fn line_start(&self, offset: u32) -> Option<(&str, u32)> {
-        let &(file, line) = self.starts.get(&offset)?;
-        let name = self.files.get(file as usize).map_or("?", String::as_str);
-        Some((name, line))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-
-    /// Why the table is missing or incomplete.
-    pub fn problem(&self) -> Option<&str> {
-        self.problem.as_deref()
-    }
-}
-
-/// The parts of a module a line table is read from.
-struct Sections<'a> {
-    /// Module offset of the Code section's contents: where DWARF code addresses count from.
-    code_start: Option<u32>,
-    /// The `.debug_*` custom sections by name.
-    debug: HashMap<&'a str, &'a [u8]>,
-}
-
-fn split_sections(module: &[u8]) -> Result<Sections<'_>, String> {
-    let mut code_start = None;
-    let mut sections = HashMap::new();
-    for payload in wasmparser::Parser::new(0).parse_all(module) {
-        let payload = match payload {
-            Ok(payload) => payload,
-            // Keep what came before: the debug sections usually follow the code.
-            Err(_) if code_start.is_some() => break,
-            Err(e) => return Err(format!("module does not parse: {e}")),
-        };
-        match payload {
-            wasmparser::Payload::Version {
-                encoding: wasmparser::Encoding::Component,
-                ..
-            } => {
-                return Err("components carry no line table of their own".to_string());
-            }
-            wasmparser::Payload::CodeSectionStart {
-                unchecked_range, ..
-            } => {
-                code_start = u32::try_from(unchecked_range.start).ok();
-            }
-            wasmparser::Payload::CustomSection(reader) if reader.name().starts_with(".debug_") => {
-                sections.insert(reader.name(), reader.data());
-            }
-            _ => {}
-        }
-    }
-    Ok(Sections {
-        code_start,
-        debug: sections,
-    })
-}
-
-/// A line-table file's path as LLDB would show it: the name, under its directory, under the
-/// unit's compilation directory, stopping as soon as the path is absolute.
-fn file_name(
-    dwarf: &gimli::Dwarf<EndianSlice<'_, LittleEndian>>,
-    unit: &gimli::Unit<EndianSlice<'_, LittleEndian>>,
-    header: &gimli::LineProgramHeader<EndianSlice<'_, LittleEndian>>,
-    index: u64,
-) -> String {
-    let Some(file) = header.file(index) else {
-        return format!("<file {index}>");
-    };
-    let text = |attr| {
-        dwarf
-            .attr_string(unit, attr)
-            .ok()
-            .map(|s| s.to_string_lossy().into_owned())
-    };
-    let mut path = text(file.path_name()).unwrap_or_else(|| format!("<file {index}>"));
-    if let Some(dir) = file.directory(header).and_then(text) {
-        path = join_path(&dir, &path);
-    }
-    if let Some(comp_dir) = unit.comp_dir {
-        path = join_path(&comp_dir.to_string_lossy(), &path);
-    }
-    path
-}
-
-/// `rel` under `base`, unless `rel` is already absolute; `./` prefixes add nothing and go.
-fn join_path(base: &str, rel: &str) -> String {
-    if is_absolute(rel) || base.is_empty() || base == "." {
-        return rel.to_string();
-    }
-    let mut rel = rel;
-    while let Some(rest) = rel.strip_prefix("./") {
-        rel = rest;
-    }
-    format!("{}/{rel}", base.trim_end_matches('/'))
-}
-
-/// Absolute on the machine that built the module: a Unix or Windows path, or a URL-like prefix
-/// such as wasi-sdk's `wasisdk://`.
-fn is_absolute(path: &str) -> bool {
-    let bytes = path.as_bytes();
-    let drive = bytes.len() > 2
-        && bytes[0].is_ascii_alphabetic()
-        && bytes[1] == b':'
-        && matches!(bytes[2], b'/' | b'\\');
-    path.starts_with('/') || path.starts_with('\\') || drive || path.contains("://")
 }
 
 /// What `modules` shows for one module. `None` fields: the bytecode did not parse.
@@ -716,14 +452,11 @@ pub fn format_breakpoints(
     user: &[(Site, UserBreakpoint)],
     step: &[StepTarget],
     planted: &[Site],
+    pending: &Edits,
     label: &dyn Fn(Site) -> Option<String>,
 ) -> String {
     let site_text = |site: Site| {
-        let addr = Location::Code {
-            module: site.module,
-            offset: site.pc,
-        }
-        .encode();
+        let addr = site.addr();
         match label(site) {
             Some(label) => format!("{addr:#018x}  {label}"),
             None => format!("{addr:#018x}  module {} +{:#x}", site.module, site.pc),
@@ -762,6 +495,15 @@ pub fn format_breakpoints(
         let _ = writeln!(out, "planted in Wasmtime ({}):", planted.len());
         for site in planted {
             let _ = writeln!(out, "  {}", site_text(*site));
+        }
+    }
+    // Edits reach Wasmtime just before the program resumes, as one net change.
+    for (what, sites) in [("to plant", &pending.add), ("to remove", &pending.remove)] {
+        if !sites.is_empty() {
+            let _ = writeln!(out, "{what} when the program resumes ({}):", sites.len());
+            for site in sites {
+                let _ = writeln!(out, "  {}", site_text(*site));
+            }
         }
     }
     out
@@ -858,14 +600,14 @@ mod tests {
     #[test]
     fn code_addresses_and_offsets() {
         let pc = 0x4000_0002_0000_0050;
-        assert_eq!(resolve_code_addr(None, pc), Ok((2, 0x50)));
+        assert_eq!(resolve_code_addr(None, pc), Ok(Site::new(2, 0x50)));
         assert_eq!(
             resolve_code_addr(Some(0x4000_0001_0000_0010), pc),
-            Ok((1, 0x10))
+            Ok(Site::new(1, 0x10))
         );
         // A bare offset is in the current frame's module.
-        assert_eq!(resolve_code_addr(Some(0x10), pc), Ok((2, 0x10)));
-        assert_eq!(resolve_code_addr(Some(0x10), 0), Ok((0, 0x10)));
+        assert_eq!(resolve_code_addr(Some(0x10), pc), Ok(Site::new(2, 0x10)));
+        assert_eq!(resolve_code_addr(Some(0x10), 0), Ok(Site::new(0, 0x10)));
         assert!(resolve_code_addr(None, 0).is_err());
         // Memory of another module, and the reserved address types.
         assert!(
@@ -1003,6 +745,10 @@ mod tests {
                 depth: 2,
             }],
             &[site(0x10), site(0x20), site(0x30)],
+            &Edits {
+                add: vec![site(0x40)],
+                remove: vec![site(0x30)],
+            },
             &label,
         );
         assert!(
@@ -1020,7 +766,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("planted in Wasmtime (3):"), "{text}");
-        let empty = format_breakpoints(&[], &[], &[], &|_| None);
+        assert!(
+            text.ends_with(
+                "to plant when the program resumes (1):\n  0x4000000000000040  module 0 +0x40\n\
+                 to remove when the program resumes (1):\n  0x4000000000000030  module 0 +0x30\n"
+            ),
+            "{text}"
+        );
+        let empty = format_breakpoints(&[], &[], &[], &Edits::default(), &|_| None);
         assert_eq!(
             empty,
             "user breakpoints: none\nstep breakpoints: none\nplanted in Wasmtime: none\n"
@@ -1028,173 +781,10 @@ mod tests {
     }
 
     #[test]
-    fn paths_join_until_absolute() {
-        assert_eq!(join_path("/work", "tests/app.c"), "/work/tests/app.c");
-        assert_eq!(join_path("/work/", "./app.c"), "/work/app.c");
-        assert_eq!(join_path("/work", "/abs/app.c"), "/abs/app.c");
-        assert_eq!(join_path("", "app.c"), "app.c");
-        assert_eq!(join_path(".", "app.c"), "app.c");
-        assert_eq!(
-            join_path("/build", "wasisdk://v30/src/crt1.c"),
-            "wasisdk://v30/src/crt1.c"
-        );
-        assert_eq!(join_path("/build", "C:\\src\\a.c"), "C:\\src\\a.c");
-    }
-
-    #[test]
     fn help_lists_every_command() {
         let text = help();
         for spec in COMMANDS {
             assert!(text.contains(&synopsis(spec)), "{text}");
-        }
-    }
-
-    // ---- line tables -------------------------------------------------------------------------
-
-    fn leb(out: &mut Vec<u8>, mut value: u64) {
-        loop {
-            let byte = (value & 0x7f) as u8;
-            value >>= 7;
-            if value == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-
-    fn custom_section(out: &mut Vec<u8>, name: &str, data: &[u8]) {
-        let mut payload = Vec::new();
-        leb(&mut payload, name.len() as u64);
-        payload.extend_from_slice(name.as_bytes());
-        payload.extend_from_slice(data);
-        out.push(0);
-        leb(out, payload.len() as u64);
-        out.extend_from_slice(&payload);
-    }
-
-    /// A module with two functions plus DWARF whose line rows are `(address, line, is_stmt)`
-    /// in one sequence per `sequences` entry (each starting at its first row's address).
-    fn module_with_lines(sequences: &[&[(u64, u64, bool)]]) -> Vec<u8> {
-        use gimli::write::{Address, DwarfUnit, EndianVec, LineProgram, LineString, Sections};
-        let mut wasm = wat::parse_str(
-            r#"(module
-                (func $a (result i32) i32.const 1 i32.const 2 i32.add)
-                (func $b nop nop nop nop nop nop nop nop))"#,
-        )
-        .expect("wat");
-        let encoding = gimli::Encoding {
-            format: gimli::Format::Dwarf32,
-            version: 5,
-            address_size: 4,
-        };
-        let mut dwarf = DwarfUnit::new(encoding);
-        let mut program = LineProgram::new(
-            encoding,
-            gimli::LineEncoding::default(),
-            LineString::String(b"/src".to_vec()),
-            None,
-            LineString::String(b"app.c".to_vec()),
-            None,
-        );
-        let dir = program.default_directory();
-        let file = program.add_file(LineString::String(b"app.c".to_vec()), dir, None);
-        for rows in sequences {
-            let base = rows[0].0;
-            program.begin_sequence(Some(Address::Constant(base)));
-            for &(address, line, is_stmt) in *rows {
-                let row = program.row();
-                row.address_offset = address - base;
-                row.file = file;
-                row.line = line;
-                row.is_statement = is_stmt;
-                program.generate_row();
-            }
-            let last = rows[rows.len() - 1].0;
-            program.end_sequence(last - base + 1);
-        }
-        dwarf.unit.line_program = program;
-        let mut sections = Sections::new(EndianVec::new(LittleEndian));
-        dwarf.write(&mut sections).expect("write DWARF");
-        sections
-            .for_each(|id, data| -> Result<(), ()> {
-                if !data.slice().is_empty() {
-                    custom_section(&mut wasm, id.name(), data.slice());
-                }
-                Ok(())
-            })
-            .expect("sections");
-        wasm
-    }
-
-    fn code_start(wasm: &[u8]) -> u32 {
-        split_sections(wasm)
-            .expect("parse")
-            .code_start
-            .expect("code section")
-    }
-
-    #[test]
-    fn dwarf_addresses_count_from_the_code_section_contents() {
-        // Function $a's body starts 1 byte into the section contents (after the count).
-        let wasm = module_with_lines(&[&[
-            (1, 10, true),
-            (4, 11, true),
-            (6, 11, false),
-            (8, 11, true),
-            (9, 12, true),
-        ]]);
-        let start = code_start(&wasm);
-        let table = LineTable::parse(&wasm);
-        assert_eq!(table.problem(), None);
-        assert_eq!(table.line_start(start + 1), Some(("/src/app.c", 10)));
-        assert_eq!(table.line_start(start + 4), Some(("/src/app.c", 11)));
-        // Same line again (and a non-statement row) is not a new start.
-        assert_eq!(table.line_start(start + 6), None);
-        assert_eq!(table.line_start(start + 8), None);
-        assert_eq!(table.line_start(start + 9), Some(("/src/app.c", 12)));
-        assert_eq!(
-            table.line_start(4),
-            None,
-            "raw DWARF addresses are not module offsets"
-        );
-    }
-
-    #[test]
-    fn dropped_code_sequences_are_ignored() {
-        // A sequence at 0 (old tombstone) and one past the module (wasm-ld's -1 tombstone).
-        let wasm = module_with_lines(&[
-            &[(0, 50, true), (3, 51, true)],
-            &[(0xffff_fff0, 60, true)],
-            &[(1, 5, true)],
-        ]);
-        let start = code_start(&wasm);
-        let table = LineTable::parse(&wasm);
-        assert_eq!(table.line_start(start), None);
-        assert_eq!(table.line_start(start + 3), None);
-        assert_eq!(table.line_start(start + 1), Some(("/src/app.c", 5)));
-    }
-
-    #[test]
-    fn modules_without_or_with_broken_dwarf() {
-        let plain = wat::parse_str("(module (func nop))").expect("wat");
-        let table = LineTable::parse(&plain);
-        assert!(table.is_empty());
-        assert_eq!(table.problem(), None);
-
-        let mut broken = plain.clone();
-        custom_section(&mut broken, ".debug_info", &[0xff, 0xff, 0xff, 0xff, 0x01]);
-        custom_section(&mut broken, ".debug_line", &[1, 2, 3]);
-        let table = LineTable::parse(&broken);
-        assert!(table.is_empty());
-        assert!(table.problem().is_some());
-
-        assert!(LineTable::parse(b"not wasm").problem().is_some());
-        assert!(LineTable::parse(&[]).is_empty());
-        // Truncating a module with DWARF anywhere never panics.
-        let good = module_with_lines(&[&[(1, 10, true), (4, 11, true)]]);
-        for len in 0..good.len() {
-            let _ = LineTable::parse(&good[..len]);
         }
     }
 }

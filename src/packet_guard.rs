@@ -4,15 +4,32 @@
 //! carry out wrongly: ids of threads or processes that do not exist, `vCont` without actions,
 //! writes whose data is shorter than their length. The guard only finds packet boundaries and
 //! looks at those few fields (gdbstub still parses every packet it passes); what it refuses gets
-//! an error reply and the session goes on.
+//! an error reply and the session goes on. The packets gdbstub 0.7 does not implement come out
+//! parsed, for the session to answer.
+
+use crate::rsp::{checksum, frame};
 
 /// What to do with the bytes seen so far.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Action {
     /// Hand these bytes to gdbstub.
     Pass(Vec<u8>),
+    /// A packet the session answers itself while the program is paused; `raw` is the framed
+    /// packet, for gdbstub to answer while it runs.
+    Answer(Packet, Vec<u8>),
     /// Send this raw reply to the client instead (already framed).
     Reply(Vec<u8>),
+}
+
+/// A packet gdbstub 0.7 does not implement, parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Packet {
+    /// `x addr,len`: binary memory read (`len` 0 is LLDB's capability probe).
+    BinaryRead { addr: u64, len: usize },
+    /// `qMemoryRegionInfo:addr`.
+    MemoryRegionInfo(u64),
+    /// `QListThreadsInStopReply`: stop replies should list the threads and their pcs.
+    ListThreadsInStopReply,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,21 +48,6 @@ pub struct Guard {
     max_read: u64,
     /// Once `QStartNoAckMode` has been accepted the client expects no `+`/`-`.
     pub no_ack: bool,
-}
-
-/// Frames a reply payload: `$payload#checksum`.
-pub fn frame(payload: &str) -> Vec<u8> {
-    frame_bytes(payload.as_bytes())
-}
-
-/// Frames a binary reply payload (already escaped).
-pub fn frame_bytes(payload: &[u8]) -> Vec<u8> {
-    let checksum = payload.iter().fold(0u8, |sum, b| sum.wrapping_add(*b));
-    let mut out = Vec::with_capacity(payload.len() + 4);
-    out.push(b'$');
-    out.extend_from_slice(payload);
-    out.extend_from_slice(format!("#{checksum:02x}").as_bytes());
-    out
 }
 
 impl Guard {
@@ -137,9 +139,7 @@ impl Guard {
             return self.refuse("E.malformed packet");
         };
         let body = &packet[1..hash];
-        let checksum = hex_byte(&packet[hash + 1..]);
-        let computed = body.iter().fold(0u8, |sum, b| sum.wrapping_add(*b));
-        if checksum != Some(computed) {
+        if hex_byte(&packet[hash + 1..]) != Some(checksum(body)) {
             // With acks, `-` asks for a retransmission; without, there is no retransmission
             // and the client gets an error for the packet it sent.
             return if self.no_ack {
@@ -165,8 +165,41 @@ impl Guard {
         if body == b"QStartNoAckMode" {
             self.no_ack = true;
         }
-        Action::Pass(packet)
+        match parse_answered(body) {
+            Some(Ok(answered)) => Action::Answer(answered, packet),
+            Some(Err(why)) => self.refuse(why),
+            None => Action::Pass(packet),
+        }
     }
+}
+
+/// The packet if it is one the session answers; `Err` with the error reply if it is malformed.
+fn parse_answered(body: &[u8]) -> Option<Result<Packet, &'static str>> {
+    let hex = |digits: &[u8]| {
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| u64::from_str_radix(d, 16).ok())
+    };
+    if let Some(args) = body.strip_prefix(b"x") {
+        let parsed = args
+            .iter()
+            .position(|&b| b == b',')
+            .and_then(|comma| Some((hex(&args[..comma])?, hex(&args[comma + 1..])?)));
+        return Some(match parsed {
+            Some((addr, len)) => usize::try_from(len)
+                .map(|len| Packet::BinaryRead { addr, len })
+                .map_err(|_| "E.read too large"),
+            None => Err("E.malformed x packet"),
+        });
+    }
+    if let Some(arg) = body.strip_prefix(b"qMemoryRegionInfo:") {
+        return Some(
+            hex(arg)
+                .map(Packet::MemoryRegionInfo)
+                .ok_or("E.malformed qMemoryRegionInfo"),
+        );
+    }
+    (body == b"QListThreadsInStopReply").then_some(Ok(Packet::ListThreadsInStopReply))
 }
 
 /// The one thread the stub serves (`crate::gdb::THREAD`, which only builds for wasm32), in
@@ -305,6 +338,7 @@ fn read_length(body: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rsp::frame_bytes;
 
     fn guard() -> Guard {
         Guard::new(64, 16)

@@ -1,54 +1,48 @@
-//! The debug server's lifetime: listens (loopback unless told otherwise), serves one client at a
-//! time, keeps the program running with breakpoints removed between clients, and ends the run
-//! on `process kill`.
+//! The debug server's lifetime and sockets: listens (loopback unless told otherwise), serves one
+//! client at a time, moves bytes between the socket and the session, waits for whichever comes
+//! first (the program, the client, another client), keeps the program running with breakpoints
+//! removed between clients, and ends the run on `process kill`.
 
 use crate::args::Options;
 use crate::connection::Client;
-use crate::debuggee::Debuggee;
-use crate::execution::Execution;
-use crate::gdb::GdbTarget;
-use crate::host;
-use crate::session::{self, SessionEnd};
+use crate::debugger::{CoreOptions, Debugger};
+use crate::gdb::ProtocolOptions;
+use crate::host::Host;
+use crate::rsp::{error_reply, frame};
+use crate::session::{Session, SessionEnd};
+use crate::wasmtime_host::{self, WasmtimeHost};
 use futures_lite::future;
 use wstd::iter::AsyncIterator;
-use wstd::net::TcpListener;
+use wstd::net::{TcpListener, TcpStream};
+
+/// How long an interrupt may wait for the program to stop before LLDB is told why it waits.
+const INTERRUPT_NOTICE_AFTER_MS: u64 = 500;
 
 fn info(message: &str) {
-    host::print_debugger_info(message);
+    wasmtime_host::print_debugger_info(message);
 }
 
-pub fn debug(debuggee: &host::Debuggee, args: Vec<String>) {
+pub fn debug(debuggee: &wasmtime_host::Debuggee, args: Vec<String>) {
     let options = match Options::parse_args(&args) {
         Ok(options) => options,
         Err(e) => {
             info(&format!("wasm-gdbstub: {e}"));
             info("wasm-gdbstub: running the program without a debugger");
-            run_to_end(debuggee);
+            wstd::runtime::block_on(run_to_end(WasmtimeHost::new(debuggee)));
             return;
         }
     };
-    wstd::runtime::block_on(serve(debuggee, options));
+    crate::logging::init(options.verbose);
+    wstd::runtime::block_on(serve(WasmtimeHost::new(debuggee), options));
 }
 
 /// Runs the debuggee to its end with no breakpoints (no debugger could be set up).
-fn run_to_end(debuggee: &host::Debuggee) {
-    wstd::runtime::block_on(finish_without_debugger(debuggee));
+async fn run_to_end<H: Host>(host: H) {
+    let mut core = Debugger::new(host, CoreOptions::default());
+    finish_detached(&mut core).await;
 }
 
-/// [`run_to_end`] for callers already inside the async runtime, which cannot be entered twice.
-async fn finish_without_debugger(debuggee: &host::Debuggee) {
-    let mut target = GdbTarget::new(Debuggee::new(debuggee), 0);
-    let mut exec = Execution::default();
-    exec.run_on(&mut target);
-    loop {
-        exec.ready().await;
-        if exec.on_event_detached(&mut target) {
-            break;
-        }
-    }
-}
-
-async fn serve(debuggee: &host::Debuggee, options: Options) {
+async fn serve<H: Host>(host: H, options: Options) {
     let Ok(addr) = options.listen_addr() else {
         return;
     };
@@ -58,7 +52,7 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
             info(&format!(
                 "wasm-gdbstub: cannot listen on {addr}: {e}; running the program without a debugger"
             ));
-            finish_without_debugger(debuggee).await;
+            run_to_end(host).await;
             return;
         }
     };
@@ -76,17 +70,21 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
         "In LLDB: process connect --plugin wasm connect://{bound}"
     ));
 
-    let mut target = GdbTarget::new(Debuggee::new(debuggee), options.verbose);
-    let mut exec = Execution::default();
-    if options.host_step {
-        exec.step_with_host();
-    }
+    let mut core = Debugger::new(
+        host,
+        CoreOptions {
+            host_step: options.host_step,
+        },
+    );
+    let protocol = ProtocolOptions {
+        program: options.program.clone(),
+    };
     loop {
         // Between clients: wait for one, while a detached program runs on.
-        let running = exec.is_running();
+        let running = core.is_running();
         let next = future::or(async { Some(listener.incoming().next().await) }, async {
             if running {
-                exec.ready().await;
+                core.ready().await;
                 None
             } else {
                 future::pending().await
@@ -95,7 +93,7 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
         .await;
         let stream = match next {
             None => {
-                if exec.on_event_detached(&mut target) {
+                if core.on_event_detached() {
                     return;
                 }
                 continue;
@@ -103,50 +101,153 @@ async fn serve(debuggee: &host::Debuggee, options: Options) {
             Some(Some(Ok(stream))) => stream,
             Some(_) => continue,
         };
-        if !exec.stop_for_attach(&mut target).await {
+        if !core.stop_for_attach().await {
             return;
         }
         let mut client = Client::new(stream);
-        let end = session::run(&mut target, &mut exec, &mut client, &listener).await;
-        target.log(1, || format!("session ended: {end:?}"));
+        let end = serve_client(&mut core, protocol.clone(), &mut client, &listener).await;
+        log::debug!("session ended: {end:?}");
         match end {
             SessionEnd::Exited => {
                 // Let the host finish the program (it may still hold a trap to report).
-                finish_detached(&mut target, &mut exec).await;
+                finish_detached(&mut core).await;
                 return;
             }
             SessionEnd::Killed => {
                 // gdbstub leaves `k` unanswered; LLDB waits for the exit reply before it
                 // reports the process gone.
-                let _ = client.flush().await;
-                let _ = client.send_raw(b"$X09#c1").await;
+                let _ = client.send_raw(&frame("X09")).await;
                 info("wasm-gdbstub: program killed by the debugger");
                 // Returning would let Wasmtime run the program to its end; exiting the debugger
                 // component ends the whole run, as `process kill` promises.
                 std::process::exit(137);
             }
             SessionEnd::Detached | SessionEnd::ConnectionLost => {
-                let _ = client.flush().await;
-                target.breakpoints.clear_all();
-                target.sync_breakpoints();
-                target.resume_request = None;
-                exec.run_on(&mut target);
+                core.forget_client();
+                core.run_on();
             }
         }
     }
 }
 
-async fn finish_detached(target: &mut GdbTarget<'_>, exec: &mut Execution) {
-    if exec.finished() {
+/// Serves one client until it leaves or the program ends.
+async fn serve_client<H: Host>(
+    core: &mut Debugger<H>,
+    options: ProtocolOptions,
+    client: &mut Client,
+    listener: &TcpListener,
+) -> SessionEnd {
+    let Some(mut session) = Session::new(core, options) else {
+        return SessionEnd::ConnectionLost;
+    };
+    loop {
+        let ended = session.advance();
+        // Replies (an end reported on resume among them) reach the client before we wait.
+        if !client.flush(session.replies()).await {
+            return SessionEnd::ConnectionLost;
+        }
+        if let Some(end) = ended {
+            return end;
+        }
+        // Wait for whatever comes first: the debuggee stopping, the client speaking, or another
+        // client knocking.
+        let running = session.waits_for_program();
+        // An interrupt lands at Wasmtime's next epoch check: a program waiting in the host
+        // (an idle server, a blocking read) runs none until it is woken, so say why LLDB waits.
+        let notice_due = session.interrupt_notice_due();
+        let wake = future::or(
+            async {
+                if running {
+                    session.core().ready().await;
+                    Wake::Event
+                } else {
+                    future::pending().await
+                }
+            },
+            future::or(
+                future::or(async { Wake::Data(client.read().await) }, async {
+                    Wake::Visitor(listener.incoming().next().await)
+                }),
+                async {
+                    if notice_due {
+                        wstd::task::sleep(wstd::time::Duration::from_millis(
+                            INTERRUPT_NOTICE_AFTER_MS,
+                        ))
+                        .await;
+                        Wake::InterruptSlow
+                    } else {
+                        future::pending().await
+                    }
+                },
+            ),
+        )
+        .await;
+        let ended = match wake {
+            Wake::InterruptSlow => {
+                session.notice_slow_interrupt();
+                None
+            }
+            Wake::Visitor(Some(Ok(stream))) => {
+                refuse(stream).await;
+                None
+            }
+            Wake::Visitor(_) => None,
+            Wake::Data(0) => return SessionEnd::ConnectionLost,
+            Wake::Data(n) => session.receive(client.received(n)),
+            Wake::Event => session.on_program_event(),
+        };
+        if let Some(end) = ended {
+            let _ = client.flush(session.replies()).await;
+            return end;
+        }
+    }
+}
+
+enum Wake {
+    Event,
+    Data(usize),
+    Visitor(Option<std::io::Result<TcpStream>>),
+    /// An interrupt has not taken effect for a while.
+    InterruptSlow,
+}
+
+/// Runs the program to its end with everything the debugger planted removed.
+async fn finish_detached<H: Host>(core: &mut Debugger<H>) {
+    if core.finished() {
         return;
     }
-    target.breakpoints.clear_all();
-    target.sync_breakpoints();
-    exec.run_on(target);
+    core.forget_client();
+    core.run_on();
     loop {
-        exec.ready().await;
-        if exec.on_event_detached(target) {
+        core.ready().await;
+        if core.on_event_detached() {
             return;
+        }
+    }
+}
+
+/// Another client while one is attached: tell it why, and close.
+async fn refuse(stream: TcpStream) {
+    let mut client = Client::new(stream);
+    if !client
+        .send_raw(&error_reply("another debugger is attached to this program"))
+        .await
+    {
+        return;
+    }
+    // Closing a socket with unread input makes the kernel reset the connection, and a reset can
+    // discard the refusal before the visitor reads it. Take in what the visitor already sent; the
+    // bounds keep a flooding visitor from holding up the attached debugger.
+    const DRAIN_READS: usize = 8;
+    const QUIET: std::time::Duration = std::time::Duration::from_millis(5);
+    for _ in 0..DRAIN_READS {
+        let received = future::or(async { client.read().await }, async {
+            wstd::task::sleep(QUIET.into()).await;
+            0
+        })
+        .await;
+        if received == 0 {
+            break;
         }
     }
 }

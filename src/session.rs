@@ -1,30 +1,35 @@
-//! One debugger connection: drives gdbstub's state machine with bytes from the socket and events
-//! from the debuggee, and turns execution outcomes into stop replies.
+//! One debugger connection, without its socket: feeds client bytes through the packet guard to
+//! gdbstub's state machine (or answers the packets gdbstub does not implement), hands resume
+//! requests to the core, and turns the core's outcomes into stop replies. The socket loop
+//! (`crate::server`) only moves bytes and waits; everything here also runs on the host, against
+//! `crate::fake_host`, in unit tests and fuzzing.
 
-use crate::connection::{Client, ReplyBuffer};
-use crate::execution::{End, Execution, Outcome, Stop};
-use crate::gdb::{GdbTarget, THREAD};
-use crate::packet_guard::{Action, Guard, frame};
-use crate::stop_reply::hex_text;
+use crate::debugger::Debugger;
+use crate::execution::{End, Outcome, Stop};
+use crate::gdb::{GdbTarget, ProtocolOptions, THREAD};
+use crate::host::Host;
+use crate::packet_guard::{Action, Guard, Packet};
+use crate::rsp::{ReplyBuffer, console_output, error_reply, frame, hex_text};
 use crate::watchpoints::WatchKind;
-use futures_lite::future;
 use gdbstub::common::Signal;
 use gdbstub::stub::state_machine::GdbStubStateMachine;
 use gdbstub::stub::{DisconnectReason, GdbStub, MultiThreadStopReason};
 use gdbstub_arch::wasm::reg::id::WasmRegId;
-use wstd::iter::AsyncIterator;
-use wstd::net::TcpListener;
 
 /// gdbstub's packet buffer, advertised to LLDB as `PacketSize`. LLDB sizes memory reads by it,
 /// and reading module images is most of what happens at connect.
 pub const PACKET_BUFFER: usize = 1 << 20;
+
+/// What LLDB shows (as program output) when an interrupt cannot take effect yet.
+const INTERRUPT_NOTICE: &str = "wasm-gdbstub: interrupt requested; the program is waiting in the \
+host (for input, a timer or the next request) and stops as soon as it runs WebAssembly again\n";
 
 /// How a session ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum SessionEnd {
     /// `D`: the client detached; the program runs on.
     Detached,
-    /// The connection closed without a detach.
+    /// The connection closed without a detach (or gdbstub could not go on).
     ConnectionLost,
     /// `k`: end the run.
     Killed,
@@ -32,32 +37,25 @@ pub enum SessionEnd {
     Exited,
 }
 
-type Machine<'a, 'd> = GdbStubStateMachine<'a, GdbTarget<'d>, ReplyBuffer>;
+type Machine<'c, H> = GdbStubStateMachine<'static, GdbTarget<'c, H>, ReplyBuffer>;
 
-enum Wake {
-    Event,
-    Data(usize),
-    Visitor(Option<std::io::Result<wstd::net::TcpStream>>),
-    /// An interrupt has not taken effect for a while.
-    InterruptSlow,
+/// One client's session. Everything per client lives here and starts fresh with the next one.
+pub struct Session<'c, H: Host> {
+    target: GdbTarget<'c, H>,
+    /// `None` only while a transition is in progress.
+    machine: Option<Machine<'c, H>>,
+    guard: Guard,
+    replies: ReplyBuffer,
+    /// LLDB asked for the thread list and pcs in every stop reply (`QListThreadsInStopReply`).
+    threads_in_stop_reply: bool,
+    /// LLDB was told that the pending interrupt waits for the program to run Wasm.
+    interrupt_noticed: bool,
 }
 
-/// How long an interrupt may wait for the program to stop before LLDB is told why it waits.
-const INTERRUPT_NOTICE_AFTER_MS: u64 = 500;
-
-/// What LLDB shows (as program output) when an interrupt cannot take effect yet.
-const INTERRUPT_NOTICE: &str = "wasm-gdbstub: interrupt requested; the program is waiting in the \
-host (for input, a timer or the next request) and stops as soon as it runs WebAssembly again\n";
-
-/// An `O` packet: console output LLDB prints while the program runs.
-fn console_output_packet(text: &str) -> Vec<u8> {
-    frame(&format!("O{}", hex_text(text)))
-}
-
-fn new_machine<'a, 'd>(
-    target: &mut GdbTarget<'d>,
+fn new_machine<'c, H: Host>(
+    target: &mut GdbTarget<'c, H>,
     replies: &ReplyBuffer,
-) -> Option<Machine<'a, 'd>> {
+) -> Option<Machine<'c, H>> {
     let stub = GdbStub::builder(replies.clone())
         .packet_buffer_size(PACKET_BUFFER)
         .build()
@@ -65,11 +63,299 @@ fn new_machine<'a, 'd>(
     stub.run_state_machine(target).ok()
 }
 
-fn pc_reg(target: &GdbTarget<'_>) -> [u8; 8] {
-    target.reported_pc().to_le_bytes()
+impl<'c, H: Host> Session<'c, H> {
+    /// A session for a new client; `None` if gdbstub cannot be set up.
+    pub fn new(core: &'c mut Debugger<H>, options: ProtocolOptions) -> Option<Self> {
+        let replies = ReplyBuffer::default();
+        let mut target = GdbTarget::new(core, options);
+        let machine = new_machine(&mut target, &replies)?;
+        Some(Session {
+            target,
+            machine: Some(machine),
+            guard: Guard::new(PACKET_BUFFER, (PACKET_BUFFER / 2) as u64),
+            replies,
+            threads_in_stop_reply: false,
+            interrupt_noticed: false,
+        })
+    }
+
+    /// Replies waiting to be sent.
+    pub fn replies(&self) -> &ReplyBuffer {
+        &self.replies
+    }
+
+    pub fn core(&mut self) -> &mut Debugger<H> {
+        self.target.core
+    }
+
+    /// Whether the session waits for the running program (as opposed to the client alone).
+    pub fn waits_for_program(&self) -> bool {
+        matches!(self.machine, Some(GdbStubStateMachine::Running(_))) && self.target.core.is_running()
+    }
+
+    /// Whether a pending interrupt has not been explained to the client yet.
+    pub fn interrupt_notice_due(&self) -> bool {
+        self.waits_for_program() && self.target.core.interrupt_pending() && !self.interrupt_noticed
+    }
+
+    /// An interrupt has waited long: Wasmtime delivers interrupts at epoch checks, so a program
+    /// waiting in the host (an idle server, a blocking read) stops only once it runs Wasm again.
+    pub fn notice_slow_interrupt(&mut self) {
+        self.interrupt_noticed = true;
+        log::info!("interrupt waits for the program to run Wasm");
+        self.replies.push_raw(&console_output(INTERRUPT_NOTICE));
+    }
+
+    /// Advances gdbstub through every state that needs no input (an interrupt to deliver, a
+    /// resume to start, a stop to report at once). Returns how the session ended, if it did.
+    pub fn advance(&mut self) -> Option<SessionEnd> {
+        loop {
+            let machine = self.machine.take()?;
+            let next = match machine {
+                GdbStubStateMachine::Disconnected(inner) => {
+                    let end = match inner.get_reason() {
+                        DisconnectReason::Kill => SessionEnd::Killed,
+                        DisconnectReason::Disconnect => SessionEnd::Detached,
+                        DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_) => {
+                            SessionEnd::Exited
+                        }
+                    };
+                    self.machine = Some(GdbStubStateMachine::Disconnected(inner));
+                    return Some(end);
+                }
+                GdbStubStateMachine::CtrlCInterrupt(inner) => {
+                    self.target.core.interrupt();
+                    match inner.interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>) {
+                        Ok(m) => m,
+                        Err(_) => return Some(SessionEnd::ConnectionLost),
+                    }
+                }
+                GdbStubStateMachine::Running(inner) => {
+                    let immediate = match self.target.resume_request.take() {
+                        Some(request) => self.target.core.resume(request),
+                        None => None,
+                    };
+                    let immediate = match immediate {
+                        None if self.target.core.finished() => Some(Outcome::Exited(End::Status(0))),
+                        other => other,
+                    };
+                    match immediate {
+                        Some(outcome) => {
+                            self.machine = Some(GdbStubStateMachine::Running(inner));
+                            if let Some(end) = self.report(outcome) {
+                                return Some(end);
+                            }
+                            continue;
+                        }
+                        None => {
+                            self.machine = Some(GdbStubStateMachine::Running(inner));
+                            return None;
+                        }
+                    }
+                }
+                idle @ GdbStubStateMachine::Idle(_) => {
+                    self.machine = Some(idle);
+                    return None;
+                }
+            };
+            self.machine = Some(next);
+        }
+    }
+
+    /// Takes the running program's event and reports what it means.
+    pub fn on_program_event(&mut self) -> Option<SessionEnd> {
+        let outcome = self.target.core.on_event();
+        if !self.target.core.interrupt_pending() {
+            self.interrupt_noticed = false;
+        }
+        match outcome {
+            Outcome::Running => None,
+            outcome => self.report(outcome),
+        }
+    }
+
+    /// Reports a stop or an end to the client, if gdbstub is waiting for one.
+    fn report(&mut self, outcome: Outcome) -> Option<SessionEnd> {
+        let Some(GdbStubStateMachine::Running(inner)) = self.machine.take() else {
+            return None;
+        };
+        let next = match outcome {
+            Outcome::Stopped(stop) => {
+                let pc = self.target.core.reported_pc().to_le_bytes();
+                let mut regs = core::iter::once((WasmRegId::Pc, &pc[..]));
+                match inner.report_stop_with_regs(&mut self.target, stop_reason(&stop), &mut regs) {
+                    Ok(m) => {
+                        let fields = self.stop_fields(&stop);
+                        self.replies.append_stop_fields(&fields);
+                        m
+                    }
+                    Err(_) => return Some(SessionEnd::ConnectionLost),
+                }
+            }
+            Outcome::Exited(end) => match inner.report_stop(&mut self.target, exit_reason(end)) {
+                Ok(m) => m,
+                Err(_) => return Some(SessionEnd::Exited),
+            },
+            Outcome::Running => GdbStubStateMachine::Running(inner),
+        };
+        self.machine = Some(next);
+        None
+    }
+
+    /// What LLDB should get with a stop beyond the signal: the thread list (so it need not ask)
+    /// and descriptions gdbstub cannot write.
+    fn stop_fields(&self, stop: &Stop) -> Vec<(&'static str, String)> {
+        let mut fields = Vec::new();
+        if self.threads_in_stop_reply {
+            fields.push(("threads", format!("{:x}", THREAD.get())));
+            fields.push(("thread-pcs", format!("{:x}", self.target.core.reported_pc())));
+        }
+        match stop {
+            Stop::StepRefused(why) => {
+                fields.push(("description", hex_text(&format!("step refused: {why}"))))
+            }
+            Stop::Trap(reason) => fields.push(("description", hex_text(reason.description()))),
+            Stop::Exception => {
+                fields.push(("reason", "exception".to_string()));
+                fields.push(("description", hex_text("wasm exception thrown")));
+            }
+            Stop::Breakpoint | Stop::StepDone | Stop::Interrupted | Stop::Watch(_) => {}
+        }
+        fields
+    }
+
+    /// Takes bytes from the client.
+    pub fn receive(&mut self, bytes: &[u8]) -> Option<SessionEnd> {
+        for action in self.guard.push(bytes) {
+            let paused = matches!(self.machine, Some(GdbStubStateMachine::Idle(_)));
+            match action {
+                Action::Reply(reply) => self.replies.push_raw(&reply),
+                Action::Answer(packet, _) if paused => self.answer(packet),
+                Action::Answer(_, raw) | Action::Pass(raw) => {
+                    if let Some(end) = self.feed(&raw) {
+                        return Some(end);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Answers a packet gdbstub does not implement.
+    fn answer(&mut self, packet: Packet) {
+        if !self.guard.no_ack {
+            self.replies.push_raw(b"+");
+        }
+        match packet {
+            Packet::BinaryRead { addr, len } => {
+                let target = &mut self.target;
+                self.replies
+                    .append_with(|out| target.binary_read_reply(addr, len, out));
+            }
+            Packet::MemoryRegionInfo(addr) => {
+                self.replies.push_raw(&self.target.memory_region_reply(addr));
+            }
+            Packet::ListThreadsInStopReply => {
+                self.threads_in_stop_reply = true;
+                self.replies.push_raw(&frame("OK"));
+            }
+        }
+    }
+
+    /// Feeds bytes to gdbstub. A packet gdbstub cannot parse ends its state machine; the session
+    /// answers it with an error and goes on with a fresh one, so no packet ends a session.
+    fn feed(&mut self, bytes: &[u8]) -> Option<SessionEnd> {
+        // gdbstub acks a command before handling it; a packet that fails after that already has
+        // its `+` at this position of the reply buffer.
+        let start = self.replies.len();
+        self.target.refusal = None;
+        for &byte in bytes {
+            let machine = self.machine.take()?;
+            let result = match machine {
+                GdbStubStateMachine::Idle(inner) => inner.incoming_data(&mut self.target, byte),
+                // A resume that must first report an end is handled by `advance`, which sees
+                // the pending request before the next byte arrives.
+                GdbStubStateMachine::Running(inner) => inner.incoming_data(&mut self.target, byte),
+                // The interrupt is handled first; the byte still belongs to the next packet.
+                GdbStubStateMachine::CtrlCInterrupt(inner) => {
+                    self.target.core.interrupt();
+                    match inner.interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>) {
+                        Ok(GdbStubStateMachine::Idle(inner)) => {
+                            inner.incoming_data(&mut self.target, byte)
+                        }
+                        Ok(GdbStubStateMachine::Running(inner)) => {
+                            inner.incoming_data(&mut self.target, byte)
+                        }
+                        other => other,
+                    }
+                }
+                disconnected @ GdbStubStateMachine::Disconnected(_) => {
+                    self.machine = Some(disconnected);
+                    return None;
+                }
+            };
+            match result {
+                Ok(m) => self.machine = Some(m),
+                Err(e) => {
+                    log::debug!("bad packet: {e}");
+                    let acked = self.replies.byte_at(start) == Some(b'+');
+                    if !self.recover(acked) {
+                        return Some(SessionEnd::ConnectionLost);
+                    }
+                }
+            }
+        }
+        if let Some(why) = self.target.refusal.take() {
+            self.replies.explain_error(&why.0);
+        }
+        None
+    }
+
+    /// A fresh state machine in the state the old one was in: same ack mode, and running if the
+    /// debuggee is running. Its setup replies are discarded; the bad packet gets an `E.` error.
+    fn recover(&mut self, acked: bool) -> bool {
+        let before = self.replies.take();
+        let Some(mut machine) = new_machine(&mut self.target, &self.replies) else {
+            return false;
+        };
+        let mut setup: Vec<u8> = Vec::new();
+        if self.guard.no_ack {
+            setup.extend_from_slice(&frame("QStartNoAckMode"));
+        }
+        if self.target.core.is_running() {
+            // Puts gdbstub back in its running state; the debuggee is already running, so the
+            // resume request this produces is dropped.
+            setup.extend_from_slice(&frame("c"));
+        }
+        for byte in setup {
+            machine = match machine {
+                GdbStubStateMachine::Idle(inner) => match inner.incoming_data(&mut self.target, byte) {
+                    Ok(m) => m,
+                    Err(_) => return false,
+                },
+                GdbStubStateMachine::Running(inner) => {
+                    match inner.incoming_data(&mut self.target, byte) {
+                        Ok(m) => m,
+                        Err(_) => return false,
+                    }
+                }
+                other => other,
+            };
+        }
+        self.target.resume_request = None;
+        self.replies.clear();
+        let mut reply = before;
+        if !self.guard.no_ack && !acked {
+            reply.push(b'+');
+        }
+        reply.extend(error_reply("malformed command"));
+        self.replies.push_raw(&reply);
+        self.machine = Some(machine);
+        true
+    }
 }
 
-fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
+fn stop_reason(stop: &Stop) -> MultiThreadStopReason<u64> {
     let signal = match stop {
         Stop::Breakpoint => return MultiThreadStopReason::SwBreak(THREAD),
         Stop::Watch(w) => {
@@ -89,7 +375,7 @@ fn stop_reason(stop: Stop) -> MultiThreadStopReason<u64> {
                 addr,
             };
         }
-        Stop::StepDone | Stop::Exception | Stop::StepRefused => Signal::SIGTRAP,
+        Stop::StepDone | Stop::Exception | Stop::StepRefused(_) => Signal::SIGTRAP,
         Stop::Interrupted => Signal::SIGINT,
         Stop::Trap(reason) => Signal(reason.signal()),
     };
@@ -106,328 +392,232 @@ fn exit_reason(end: End) -> MultiThreadStopReason<u64> {
     }
 }
 
-/// What LLDB should display with a stop, beyond the signal.
-fn stop_fields(stop: Stop, exec: &Execution) -> Vec<(&'static str, String)> {
-    match stop {
-        Stop::StepRefused => vec![(
-            "description",
-            hex_text(&format!(
-                "step refused: {}",
-                exec.refusal().unwrap_or("unknown reason")
-            )),
-        )],
-        Stop::Trap(reason) => vec![("description", hex_text(reason.description()))],
-        Stop::Exception => vec![
-            ("reason", "exception".to_string()),
-            ("description", hex_text("wasm exception thrown")),
-        ],
-        Stop::Breakpoint | Stop::StepDone | Stop::Interrupted | Stop::Watch(_) => Vec::new(),
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debugger::{CoreOptions, MAX_BREAKPOINTS, MAX_WATCHPOINTS};
+    use crate::fake_host::{Edit, FakeFrame, FakeHost};
+    use crate::host::{HostEvent, Value};
+    use crate::rsp::frame;
 
-pub async fn run(
-    target: &mut GdbTarget<'_>,
-    exec: &mut Execution,
-    client: &mut Client,
-    listener: &TcpListener,
-) -> SessionEnd {
-    let Some(mut machine) = new_machine(target, &client.replies) else {
-        return SessionEnd::ConnectionLost;
-    };
-    let mut guard = Guard::new(PACKET_BUFFER, (PACKET_BUFFER / 2) as u64);
-    // Whether LLDB was told that the pending interrupt waits for the program to run Wasm.
-    let mut interrupt_noticed = false;
-    loop {
-        if !client.flush().await {
-            return SessionEnd::ConnectionLost;
-        }
-        machine = match machine {
-            GdbStubStateMachine::Disconnected(inner) => {
-                return match inner.get_reason() {
-                    DisconnectReason::Kill => SessionEnd::Killed,
-                    DisconnectReason::Disconnect => SessionEnd::Detached,
-                    DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_) => {
-                        SessionEnd::Exited
-                    }
-                };
-            }
-            GdbStubStateMachine::CtrlCInterrupt(inner) => {
-                exec.interrupt(target);
-                match inner.interrupt_handled(target, None::<MultiThreadStopReason<u64>>) {
-                    Ok(m) => m,
-                    Err(_) => return SessionEnd::ConnectionLost,
+    /// A module with one exported function `_start` whose body is `nops` nops; returns the bytes
+    /// and the offset of the first nop.
+    fn module(nops: usize) -> (Vec<u8>, u32) {
+        fn leb(mut n: usize, out: &mut Vec<u8>) {
+            loop {
+                let byte = (n & 0x7f) as u8;
+                n >>= 7;
+                if n == 0 {
+                    out.push(byte);
+                    return;
                 }
-            }
-            GdbStubStateMachine::Running(inner) => {
-                let immediate = target
-                    .resume_request
-                    .take()
-                    .and_then(|r| exec.start(target, r));
-                match immediate {
-                    Some(Outcome::Stopped(stop)) => {
-                        let pc = pc_reg(target);
-                        let mut regs = core::iter::once((WasmRegId::Pc, &pc[..]));
-                        match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs) {
-                            Ok(m) => {
-                                client.replies.append_stop_fields(&stop_fields(stop, exec));
-                                m
-                            }
-                            Err(_) => return SessionEnd::ConnectionLost,
-                        }
-                    }
-                    Some(Outcome::Exited(end)) => match inner.report_stop(target, exit_reason(end))
-                    {
-                        Ok(m) => m,
-                        Err(_) => return SessionEnd::Exited,
-                    },
-                    _ if exec.finished() => {
-                        match inner.report_stop(target, MultiThreadStopReason::Exited(0)) {
-                            Ok(m) => m,
-                            Err(_) => return SessionEnd::Exited,
-                        }
-                    }
-                    _ => GdbStubStateMachine::Running(inner),
-                }
-            }
-            idle @ GdbStubStateMachine::Idle(_) => idle,
-        };
-        // A reply written above (an end reported on resume) must reach the client before we wait,
-        // and a state that needs no waiting goes round again.
-        if !matches!(
-            machine,
-            GdbStubStateMachine::Idle(_) | GdbStubStateMachine::Running(_)
-        ) {
-            continue;
-        }
-        if !client.flush().await {
-            return SessionEnd::ConnectionLost;
-        }
-        // Wait for whatever comes first: the debuggee stopping, the client speaking, or another
-        // client knocking.
-        let running = matches!(machine, GdbStubStateMachine::Running(_)) && exec.is_running();
-        // An interrupt lands at Wasmtime's next epoch check: a program waiting in the host
-        // (an idle server, a blocking read) runs none until it is woken, so say why LLDB waits.
-        let notice_due = running && exec.interrupt_pending() && !interrupt_noticed;
-        let wake = future::or(
-            async {
-                if running {
-                    exec.ready().await;
-                    Wake::Event
-                } else {
-                    future::pending().await
-                }
-            },
-            future::or(
-                future::or(async { Wake::Data(client.read().await) }, async {
-                    Wake::Visitor(listener.incoming().next().await)
-                }),
-                async {
-                    if notice_due {
-                        wstd::task::sleep(wstd::time::Duration::from_millis(
-                            INTERRUPT_NOTICE_AFTER_MS,
-                        ))
-                        .await;
-                        Wake::InterruptSlow
-                    } else {
-                        future::pending().await
-                    }
-                },
-            ),
-        )
-        .await;
-        if !exec.interrupt_pending() {
-            interrupt_noticed = false;
-        }
-        match wake {
-            Wake::InterruptSlow => {
-                interrupt_noticed = true;
-                target.log(1, || {
-                    "interrupt waits for the program to run Wasm".to_string()
-                });
-                client
-                    .replies
-                    .push_raw(&console_output_packet(INTERRUPT_NOTICE));
-            }
-            Wake::Visitor(Some(Ok(stream))) => {
-                refuse(stream).await;
-            }
-            Wake::Visitor(_) => {}
-            Wake::Data(0) => return SessionEnd::ConnectionLost,
-            Wake::Data(n) => {
-                let bytes = client.received(n).to_vec();
-                for action in guard.push(&bytes) {
-                    match action {
-                        Action::Reply(reply) => client.replies.push_raw(&reply),
-                        Action::Pass(bytes)
-                            if matches!(machine, GdbStubStateMachine::Idle(_))
-                                && bytes.starts_with(b"$x") =>
-                        {
-                            let body = &bytes[1..bytes.len().saturating_sub(3)];
-                            client.replies.append_with(|out| {
-                                if !guard.no_ack {
-                                    out.push(b'+');
-                                }
-                                target.binary_read_reply(body, out)
-                            });
-                        }
-                        Action::Pass(bytes)
-                            if matches!(machine, GdbStubStateMachine::Idle(_))
-                                && bytes.starts_with(b"$qMemoryRegionInfo:") =>
-                        {
-                            let body = &bytes[1..bytes.len().saturating_sub(3)];
-                            if let Some(reply) = target.memory_region_reply(body) {
-                                if !guard.no_ack {
-                                    client.replies.push_raw(b"+");
-                                }
-                                client.replies.push_raw(&reply);
-                            }
-                        }
-                        Action::Pass(bytes) => {
-                            machine = match feed(
-                                machine,
-                                target,
-                                exec,
-                                &bytes,
-                                &client.replies,
-                                guard.no_ack,
-                            ) {
-                                Some(m) => m,
-                                None => return SessionEnd::ConnectionLost,
-                            };
-                        }
-                    }
-                }
-            }
-            Wake::Event => {
-                let outcome = exec.on_event(target);
-                machine = match (machine, outcome) {
-                    (GdbStubStateMachine::Running(inner), Outcome::Stopped(stop)) => {
-                        let pc = pc_reg(target);
-                        let mut regs = core::iter::once((WasmRegId::Pc, &pc[..]));
-                        let m =
-                            match inner.report_stop_with_regs(target, stop_reason(stop), &mut regs)
-                            {
-                                Ok(m) => m,
-                                Err(_) => return SessionEnd::ConnectionLost,
-                            };
-                        client.replies.append_stop_fields(&stop_fields(stop, exec));
-                        m
-                    }
-                    (GdbStubStateMachine::Running(inner), Outcome::Exited(end)) => {
-                        match inner.report_stop(target, exit_reason(end)) {
-                            Ok(m) => m,
-                            Err(_) => return SessionEnd::Exited,
-                        }
-                    }
-                    (m, _) => m,
-                };
+                out.push(byte | 0x80);
             }
         }
+        let mut body = vec![0x00];
+        body.extend(std::iter::repeat_n(0x01, nops));
+        body.push(0x0b);
+        let mut code = vec![0x01];
+        leb(body.len(), &mut code);
+        let body_start = code.len();
+        code.extend(&body);
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend([0x01, 0x04, 0x01, 0x60, 0x00, 0x00]);
+        m.extend([0x03, 0x02, 0x01, 0x00]);
+        m.extend([0x07, 0x0a, 0x01, 0x06]);
+        m.extend(b"_start");
+        m.extend([0x00, 0x00]);
+        m.push(0x0a);
+        leb(code.len(), &mut m);
+        let code_start = m.len();
+        m.extend(code);
+        // Past the locals declaration (one byte) to the first nop.
+        (m, (code_start + body_start + 1) as u32)
     }
-}
 
-/// Feeds client bytes to gdbstub. A packet gdbstub cannot parse ends its state machine; the
-/// session answers it with an error and goes on with a fresh one, so no packet ends a session.
-fn feed<'a, 'd>(
-    mut machine: Machine<'a, 'd>,
-    target: &mut GdbTarget<'d>,
-    exec: &mut Execution,
-    bytes: &[u8],
-    replies: &ReplyBuffer,
-    no_ack: bool,
-) -> Option<Machine<'a, 'd>> {
-    // gdbstub acks a command before handling it; a packet that fails after that already has its
-    // `+` at this position of the reply buffer.
-    let start = replies.len();
-    for &byte in bytes {
-        let result = match machine {
-            GdbStubStateMachine::Idle(inner) => inner.incoming_data(target, byte),
-            // A resume that must first report an end is handled by the session loop, which
-            // sees the pending request before the next byte arrives.
-            GdbStubStateMachine::Running(inner) => inner.incoming_data(target, byte),
-            // The interrupt is handled first; the byte still belongs to the next packet.
-            GdbStubStateMachine::CtrlCInterrupt(inner) => {
-                exec.interrupt(target);
-                match inner.interrupt_handled(target, None::<MultiThreadStopReason<u64>>) {
-                    Ok(GdbStubStateMachine::Idle(inner)) => inner.incoming_data(target, byte),
-                    Ok(GdbStubStateMachine::Running(inner)) => inner.incoming_data(target, byte),
-                    other => other,
-                }
-            }
-            disconnected @ GdbStubStateMachine::Disconnected(_) => return Some(disconnected),
-        };
-        machine = match result {
-            Ok(m) => m,
-            Err(e) => {
-                target.log(1, || format!("bad packet: {e}"));
-                let acked = replies.byte_at(start) == Some(b'+');
-                recover(target, exec, replies, no_ack, acked)?
-            }
-        };
+    fn at(pc: u32) -> Vec<FakeFrame> {
+        vec![FakeFrame {
+            module: 0,
+            pc,
+            locals: vec![Value::I32(41), Value::I64(7)],
+            operands: vec![Value::I32(3)],
+        }]
     }
-    Some(machine)
-}
 
-/// A fresh state machine in the state the old one was in: same ack mode, and running if the
-/// debuggee is running. Its setup replies are discarded; the bad packet gets an `E.` error.
-fn recover<'a, 'd>(
-    target: &mut GdbTarget<'d>,
-    exec: &Execution,
-    replies: &ReplyBuffer,
-    no_ack: bool,
-    acked: bool,
-) -> Option<Machine<'a, 'd>> {
-    let before = replies.take();
-    let mut machine = new_machine(target, replies)?;
-    let mut setup: Vec<u8> = Vec::new();
-    if no_ack {
-        setup.extend_from_slice(b"$QStartNoAckMode#b0");
-    }
-    if exec.is_running() {
-        // Puts gdbstub back in its running state; the debuggee is already running, so the
-        // resume request this produces is dropped.
-        setup.extend_from_slice(b"$c#63");
-    }
-    for byte in setup {
-        machine = match machine {
-            GdbStubStateMachine::Idle(inner) => inner.incoming_data(target, byte).ok()?,
-            GdbStubStateMachine::Running(inner) => inner.incoming_data(target, byte).ok()?,
-            other => other,
-        };
-    }
-    target.resume_request = None;
-    replies.clear();
-    let mut reply = before;
-    if !no_ack && !acked {
-        reply.push(b'+');
-    }
-    reply.extend(frame("E.malformed command"));
-    replies.push_raw(&reply);
-    Some(machine)
-}
-
-/// Another client while one is attached: tell it why, and close.
-async fn refuse(stream: wstd::net::TcpStream) {
-    let mut client = Client::new(stream);
-    if !client
-        .send_raw(&frame("E.another debugger is attached to this program"))
-        .await
-    {
-        return;
-    }
-    // Closing a socket with unread input makes the kernel reset the connection, and a reset can
-    // discard the refusal before the visitor reads it. Take in what the visitor already sent; the
-    // bounds keep a flooding visitor from holding up the attached debugger.
-    const DRAIN_READS: usize = 8;
-    const QUIET: std::time::Duration = std::time::Duration::from_millis(5);
-    for _ in 0..DRAIN_READS {
-        let received = future::or(async { client.read().await }, async {
-            wstd::task::sleep(QUIET.into()).await;
-            0
-        })
-        .await;
-        if received == 0 {
-            break;
+    /// Sends packets and returns what came back, acks left out (no-ack mode).
+    fn exchange<H: Host>(session: &mut Session<'_, H>, packet: &str) -> String {
+        assert!(session.advance().is_none());
+        session.replies().take();
+        let mut ended = session.receive(&frame(packet));
+        // Until the reply is written (a stop, or the end of the program).
+        while ended.is_none() {
+            ended = session.advance();
+            if ended.is_some() || !session.waits_for_program() {
+                break;
+            }
+            ended = session.on_program_event();
         }
+        String::from_utf8(session.replies().take()).unwrap()
+    }
+
+    fn start(core: &mut Debugger<FakeHost>) -> Session<'_, FakeHost> {
+        let mut session = Session::new(core, ProtocolOptions::default()).unwrap();
+        assert_eq!(exchange(&mut session, "QStartNoAckMode"), "+$OK#9a");
+        session
+    }
+
+    fn addr(pc: u32) -> String {
+        format!("{:x}", crate::addr::code_addr(0, pc))
+    }
+
+    #[test]
+    fn breakpoint_edits_reach_the_host_once_per_resumption_and_only_when_they_change() {
+        let (bytes, first) = module(8);
+        let host = FakeHost::new(vec![bytes]);
+        host.then(HostEvent::Breakpoint, at(first + 2));
+        host.then(HostEvent::Breakpoint, at(first + 2));
+        let mut core = Debugger::new(host, CoreOptions::default());
+        let mut session = start(&mut core);
+        let bp = addr(first + 2);
+        assert_eq!(exchange(&mut session, &format!("Z0,{bp},1")), "$OK#9a");
+        // Nothing reaches the host before the program runs.
+        assert!(session.core().debuggee.host.state.borrow().edits.is_empty());
+        assert!(exchange(&mut session, "vCont;c").starts_with("$T05"));
+        let edits = std::mem::take(&mut session.core().debuggee.host.state.borrow_mut().edits);
+        assert_eq!(edits, vec![Edit::Add(0, first + 2)]);
+        // LLDB's step over its own breakpoint: removed and planted again before the continue.
+        assert_eq!(exchange(&mut session, &format!("z0,{bp},1")), "$OK#9a");
+        assert_eq!(exchange(&mut session, &format!("Z0,{bp},1")), "$OK#9a");
+        assert!(exchange(&mut session, "vCont;c").starts_with("$T05"));
+        assert!(session.core().debuggee.host.state.borrow().edits.is_empty());
+    }
+
+    #[test]
+    fn each_host_query_is_made_once_per_stop() {
+        let (bytes, first) = module(4);
+        let host = FakeHost::new(vec![bytes]);
+        host.then(HostEvent::Breakpoint, at(first + 1));
+        let mut core = Debugger::new(host, CoreOptions::default());
+        let mut session = start(&mut core);
+        assert_eq!(exchange(&mut session, &format!("Z0,{},1", addr(first + 1))), "$OK#9a");
+        assert!(exchange(&mut session, "vCont;c").starts_with("$T05"));
+        let before = session.core().debuggee.host.state.borrow().requests;
+        // What LLDB asks at a stop, twice over.
+        for _ in 0..2 {
+            assert!(exchange(&mut session, "qWasmCallStack:1").starts_with("$"));
+            // (gdbstub run-length encodes the zeros that follow.)
+            assert!(exchange(&mut session, "qWasmLocal:0;0").starts_with("$290"));
+            assert!(exchange(&mut session, "qWasmLocal:0;1").starts_with("$070"));
+            assert!(exchange(&mut session, "qWasmStackValue:0;0").starts_with("$030"));
+            assert!(exchange(&mut session, "p0").starts_with("$"));
+        }
+        let requests = session.core().debuggee.host.state.borrow().requests - before;
+        // One read of the locals and one of the operand stack; the stack was read at the stop.
+        assert_eq!(requests, 2);
+    }
+
+    #[test]
+    fn stop_replies_list_threads_when_asked() {
+        let (bytes, first) = module(4);
+        let host = FakeHost::new(vec![bytes]);
+        host.then(HostEvent::Breakpoint, at(first + 1));
+        let mut core = Debugger::new(host, CoreOptions::default());
+        let mut session = start(&mut core);
+        assert_eq!(exchange(&mut session, "QListThreadsInStopReply"), "$OK#9a");
+        assert_eq!(exchange(&mut session, &format!("Z0,{},1", addr(first + 1))), "$OK#9a");
+        let stop = exchange(&mut session, "vCont;c");
+        assert!(
+            stop.contains(&format!("threads:1;thread-pcs:{};", addr(first + 1))),
+            "{stop}"
+        );
+    }
+
+    /// The reason in a refusal (`Enn;<hex text>`).
+    fn reason(reply: &str) -> String {
+        let hex = reply
+            .strip_prefix("$E")
+            .and_then(|r| r.split_once(';'))
+            .and_then(|(_, r)| r.split_once('#'))
+            .map(|(hex, _)| hex)
+            .unwrap_or_else(|| panic!("not a refusal: {reply}"));
+        let bytes: Vec<u8> = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let (bytes, _) = module(4);
+        let mut core = Debugger::new(FakeHost::new(vec![bytes]), CoreOptions::default());
+        let mut session = start(&mut core);
+        assert_eq!(reason(&exchange(&mut session, "Z0,0,1")), "0x0 is not a code address");
+        let why = reason(&exchange(&mut session, &format!("Z0,{},1", addr(0))));
+        assert!(why.contains("not inside a function body"), "{why}");
+        let why = reason(&exchange(&mut session, &format!("M{},1:00", addr(0))));
+        assert_eq!(why, "module bytecode is read-only");
+        let why = reason(&exchange(&mut session, "m7fffffff,10"));
+        assert!(why.contains("outside linear memory"), "{why}");
+    }
+
+    #[test]
+    fn breakpoints_and_watchpoints_are_bounded() {
+        let (bytes, first) = module(MAX_BREAKPOINTS + 1);
+        let mut core = Debugger::new(FakeHost::new(vec![bytes]), CoreOptions::default());
+        for i in 0..MAX_BREAKPOINTS as u32 {
+            core.add_breakpoint(crate::addr::code_addr(0, first + i)).unwrap();
+        }
+        let refused = core.add_breakpoint(crate::addr::code_addr(0, first + MAX_BREAKPOINTS as u32));
+        assert!(refused.unwrap_err().0.contains("too many breakpoints"));
+        // Planting one that exists is not a new one.
+        core.add_breakpoint(crate::addr::code_addr(0, first)).unwrap();
+        let mut session = start(&mut core);
+        for i in 0..MAX_WATCHPOINTS as u64 {
+            let addr = crate::addr::Location::Memory { module: 0, offset: 16 * i as u32 }.encode();
+            assert_eq!(exchange(&mut session, &format!("Z2,{addr:x},4")), "$OK#9a");
+        }
+        let why = reason(&exchange(&mut session, "Z2,ffff0,4"));
+        assert!(why.contains("too many watchpoints"), "{why}");
+    }
+
+    #[test]
+    fn a_step_plants_its_successor_and_the_next_resumption_lifts_it() {
+        let (bytes, first) = module(4);
+        let host = FakeHost::new(vec![bytes]);
+        // The program is paused at the first nop when the client connects.
+        host.state.borrow_mut().stack = at(first);
+        host.then(HostEvent::Breakpoint, at(first + 1));
+        host.then(HostEvent::Complete, Vec::new());
+        let mut core = Debugger::new(host, CoreOptions::default());
+        core.debuggee.refresh_stack();
+        let mut session = start(&mut core);
+        let stop = exchange(&mut session, "vCont;s:1");
+        assert!(stop.starts_with("$T05"), "{stop}");
+        // The pc is expedited (gdbstub run-length encodes its zero bytes).
+        let pc = format!("{:02x}", first + 1);
+        assert!(stop.contains(&format!(";00:{pc}0")), "{stop}");
+        let edits = std::mem::take(&mut session.core().debuggee.host.state.borrow_mut().edits);
+        assert_eq!(edits, vec![Edit::Add(0, first + 1)]);
+        assert!(exchange(&mut session, "vCont;c").starts_with("$W00"));
+        let edits = std::mem::take(&mut session.core().debuggee.host.state.borrow_mut().edits);
+        assert_eq!(edits, vec![Edit::Remove(0, first + 1)]);
+    }
+
+    #[test]
+    fn a_new_client_starts_fresh() {
+        let (bytes, first) = module(4);
+        let host = FakeHost::new(vec![bytes]);
+        host.then(HostEvent::Breakpoint, at(first + 1));
+        let mut core = Debugger::new(host, CoreOptions::default());
+        let mut session = start(&mut core);
+        assert_eq!(exchange(&mut session, "QListThreadsInStopReply"), "$OK#9a");
+        assert_eq!(exchange(&mut session, &format!("Z0,{},1", addr(first + 1))), "$OK#9a");
+        drop(session);
+        core.forget_client();
+        let session = Session::new(&mut core, ProtocolOptions::default()).unwrap();
+        assert!(!session.threads_in_stop_reply);
+        assert!(!session.guard.no_ack);
+        assert_eq!(session.target.core.breakpoints.user_count(), 0);
     }
 }

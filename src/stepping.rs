@@ -3,21 +3,15 @@
 //! breakpoint (Wasmtime 48). A step plants temporary breakpoints at every successor of the
 //! current instruction, each tied to the activation that would execute it, and continues.
 
-use crate::breakpoints::{Site, StepTarget};
-use crate::bytecode::StepTargets;
+use crate::addr::Site;
+use crate::breakpoints::StepTarget;
+use crate::control_flow::StepTargets;
 
-/// One frame of the stack at a stop, innermost first: its module and pc (for caller frames, the
-/// return address).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct FrameSite {
-    pub module: u32,
-    pub pc: u32,
-}
-
-/// The temporary breakpoints that end a step of the innermost frame of `stack`, given the
+/// The temporary breakpoints that end a step of the innermost frame of `stack` (each frame's
+/// module and pc, innermost first; for callers, the return address), given the
 /// successors of its current instruction. An empty result means the step can only end in an
 /// event (a trap, the program finishing) and the caller just continues.
-pub fn plan(stack: &[FrameSite], successors: &StepTargets) -> Vec<StepTarget> {
+pub fn plan(stack: &[Site], successors: &StepTargets) -> Vec<StepTarget> {
     let Some(top) = stack.first() else {
         return Vec::new();
     };
@@ -55,7 +49,7 @@ pub fn plan(stack: &[FrameSite], successors: &StepTargets) -> Vec<StepTarget> {
 
 /// The depth at which a new breakpoint at `site` should be honoured, if `site` is the return
 /// address of a caller frame in `stack` (see `UserBreakpoint::only_at_depth`).
-pub fn return_address_depth(stack: &[FrameSite], site: Site) -> Option<usize> {
+pub fn return_address_depth(stack: &[Site], site: Site) -> Option<usize> {
     let depth = stack.len();
     stack
         .iter()
@@ -69,8 +63,8 @@ pub fn return_address_depth(stack: &[FrameSite], site: Site) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn frame(pc: u32) -> FrameSite {
-        FrameSite { module: 0, pc }
+    fn frame(pc: u32) -> Site {
+        Site { module: 0, pc }
     }
 
     fn targets(same_frame: &[u32], callee_entries: &[u32], leaves_frame: bool) -> StepTargets {

@@ -257,7 +257,11 @@ fn step_trace(debuggee: &Debuggee, count: usize, mut meddle: impl FnMut(usize)) 
 /// A second client that connects, sends a kill, a detach and a continue without waiting, and
 /// expects the refusal.
 fn intrude(addr: SocketAddr) {
-    let mut stream = TcpStream::connect(addr).expect("intruder connects");
+    let stream = TcpStream::connect(addr).expect("intruder connects");
+    intrude_on(stream);
+}
+
+fn intrude_on(mut stream: TcpStream) {
     let _ = stream.write_all(b"$k#6b$D#44$vCont;c:p1.-1#0f\x03");
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
@@ -282,12 +286,22 @@ fn a_second_client_does_not_disturb_the_first_ones_stepping() {
     let addr = debuggee.addr();
     // Intruders both between steps and at random moments during them.
     let stop_flag = Arc::new(AtomicBool::new(false));
+    // Set once the first client sends its last continue: from then on the program may end and
+    // take the listener with it, so a refused connection is no longer a failure.
+    let finishing = Arc::new(AtomicBool::new(false));
     let refused = Arc::new(AtomicUsize::new(0));
     let background = {
-        let (stop_flag, refused) = (stop_flag.clone(), refused.clone());
+        let (stop_flag, finishing, refused) = (stop_flag.clone(), finishing.clone(), refused.clone());
         thread::spawn(move || {
             while !stop_flag.load(Ordering::Relaxed) {
-                intrude(addr);
+                match TcpStream::connect(addr) {
+                    Ok(stream) => intrude_on(stream),
+                    Err(e) if finishing.load(Ordering::Relaxed) => {
+                        eprintln!("intruder: the program is ending ({e})");
+                        break;
+                    }
+                    Err(e) => panic!("intruder connects: {e}"),
+                }
                 refused.fetch_add(1, Ordering::Relaxed);
                 thread::sleep(Duration::from_millis(7));
             }
@@ -296,6 +310,9 @@ fn a_second_client_does_not_disturb_the_first_ones_stepping() {
     let got = step_trace(&debuggee, STEPS, |i| {
         if i % 4 == 0 {
             intrude(addr);
+        }
+        if i == STEPS {
+            finishing.store(true, Ordering::Relaxed);
         }
     });
     stop_flag.store(true, Ordering::Relaxed);

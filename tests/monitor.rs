@@ -322,12 +322,23 @@ fn breakpoints_lists_sites_and_conditions() {
         "{out}"
     );
     assert!(out.contains("step breakpoints: none"), "{out}");
-    assert!(out.contains("planted in Wasmtime (3):"), "{out}");
+    // Breakpoint edits reach Wasmtime when the program next runs, as one net change.
+    assert!(out.contains("planted in Wasmtime (1):"), "{out}");
+    assert!(out.contains("to plant when the program resumes (2):"), "{out}");
 
     assert_eq!(s.client.request(&format!("z0,{ret:x},1")), "OK");
     let out = s.monitor("breakpoints");
     assert!(
-        out.contains("user breakpoints (2):") && out.contains("planted in Wasmtime (2):"),
+        out.contains("user breakpoints (2):")
+            && out.contains("planted in Wasmtime (1):")
+            && out.contains("to plant when the program resumes (1):"),
+        "{out}"
+    );
+    let reply = StopReply::parse(&s.client.request("vCont;c:p1.-1")).expect("stop reply");
+    assert!(reply.get("swbreak").is_some(), "{reply:?}");
+    let out = s.monitor("breakpoints");
+    assert!(
+        out.contains("planted in Wasmtime (2):") && !out.contains("when the program resumes"),
         "{out}"
     );
 }

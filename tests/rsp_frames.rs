@@ -46,7 +46,7 @@ fn recursive_activations_have_their_own_locals() {
     assert_eq!(stack[1], stack[2]);
     let module = fixtures::read(&wasm);
     let call_at = (stack[1] - CODE) as usize;
-    let info = wasm_gdbstub::bytecode::ModuleInfo::parse(&module).unwrap();
+    let info = wasm_gdbstub::wasm_module::ModuleInfo::parse(&module).unwrap();
     let func = info.func_containing(call_at as u32).unwrap();
     let boundaries = info.instruction_boundaries(&module, func).unwrap();
     let at = boundaries

@@ -1,5 +1,6 @@
-//! Fuzz target: bytecode analysis (`src/bytecode.rs`) and the DWARF line table of `monitor disasm`
-//! (`src/monitor_text.rs`) on module bytes the host hands over, which the stub cannot trust.
+//! Fuzz target: module analysis (`src/wasm_module.rs` with the control flow, traps, memory
+//! accesses and disassembly built on it) and the DWARF line table (`src/dwarf.rs`) on module
+//! bytes the host hands over, which the stub cannot trust.
 //!
 //! Three kinds of input, chosen by the first byte: raw bytes (mutated from the seed corpus of
 //! real modules, DWARF included), a valid module from wasm-smith (reaches deep into function
@@ -11,8 +12,9 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use wasm_gdbstub::bytecode::ModuleInfo;
-use wasm_gdbstub::monitor_text::{LineTable, disasm_window};
+use wasm_gdbstub::dwarf::LineTable;
+use wasm_gdbstub::monitor_text::disasm_window;
+use wasm_gdbstub::wasm_module::ModuleInfo;
 
 /// Keep one input's work bounded (a function's control structure is decoded on its first query): functions
 /// looked at, pcs per function, and pcs in all.
@@ -136,6 +138,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = LineTable::parse(&bytes);
     match ModuleInfo::parse(&bytes) {
         Ok(info) => {
+            let _ = LineTable::read(&bytes, info.dwarf_sections());
+            // Sections found in other bytes than the ones read must be refused, not trusted.
+            let _ = LineTable::read(&bytes[..bytes.len() / 2], info.dwarf_sections());
             query_everything(&bytes, &info, valid, &extra, MAX_PCS);
             // Bytes that are not the ones parsed (a truncated copy) must be refused, not trusted.
             query_everything(&bytes[..bytes.len() / 2], &info, false, &extra, MAX_PCS / 4);

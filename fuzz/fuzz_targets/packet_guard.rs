@@ -20,7 +20,8 @@ enum Event {
 fn record(events: &mut Vec<Event>, actions: Vec<Action>) {
     for action in actions {
         match action {
-            Action::Pass(bytes) => match events.last_mut() {
+            // An answered packet is still a whole packet the guard let through.
+            Action::Pass(bytes) | Action::Answer(_, bytes) => match events.last_mut() {
                 Some(Event::Pass(prev)) => prev.extend(bytes),
                 _ => events.push(Event::Pass(bytes)),
             },

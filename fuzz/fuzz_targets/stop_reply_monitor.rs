@@ -1,13 +1,14 @@
-//! Fuzz target: the stop-reply editor (`src/stop_reply.rs`), which rewrites bytes about to go to
+//! Fuzz target: the stop-reply editor (`src/rsp.rs`), which rewrites bytes about to go to
 //! the client, and the monitor command text (`src/monitor_text.rs`), which parses what the user
 //! typed after `monitor` and formats the answers.
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use wasm_gdbstub::breakpoints::{Site, StepTarget, UserBreakpoint};
+use wasm_gdbstub::addr::Site;
+use wasm_gdbstub::breakpoints::{Edits, StepTarget, UserBreakpoint};
 use wasm_gdbstub::monitor_text::{self as text, Command, DisasmLine, GlobalValue, MemoryRow, ModuleRow};
-use wasm_gdbstub::stop_reply::{append_fields, hex_text};
+use wasm_gdbstub::rsp::{append_fields, hex_text};
 
 #[derive(Arbitrary, Debug)]
 struct Input<'a> {
@@ -87,7 +88,8 @@ fuzz_target!(|data: &[u8]| {
         .map(|&(module, pc, d)| (Site { module, pc }, UserBreakpoint { only_at_depth: d.map(usize::from), ..Default::default() }))
         .collect();
     let step: Vec<StepTarget> = sites.iter().map(|&site| StepTarget { site, depth: site.pc as usize }).collect();
-    let _ = text::format_breakpoints(&user, &step, &sites, &|s: Site| (s.pc % 2 == 0).then(|| "f+0x0".to_string()));
+    let pending = Edits { add: sites.iter().rev().copied().collect(), remove: sites.clone() };
+    let _ = text::format_breakpoints(&user, &step, &sites, &pending, &|s: Site| (s.pc % 2 == 0).then(|| "f+0x0".to_string()));
     let rows: Vec<MemoryRow> =
         input.globals.iter().map(|&(m, v)| MemoryRow { module: u32::from(m), size: v, page_size: v >> (m % 64) }).collect();
     let _ = text::format_memories(&rows);

@@ -4,45 +4,31 @@
 
 use super::GdbTarget;
 use crate::addr::{self, Location};
-use crate::binary_reply::push_framed_binary;
-use crate::packet_guard::frame_bytes;
+use crate::host::Host;
+use crate::rsp::{frame, push_framed_binary};
 
-impl GdbTarget<'_> {
-    /// Appends the framed reply to the `x` packet `body` (without `$`/`#`) to `out`; false if
-    /// `body` is not an `x` packet.
-    pub fn binary_read_reply(&mut self, body: &[u8], out: &mut Vec<u8>) -> bool {
-        let Some(args) = body.strip_prefix(b"x") else {
-            return false;
-        };
-        let parsed = std::str::from_utf8(args).ok().and_then(|args| {
-            let (addr, len) = args.split_once(',')?;
-            Some((
-                u64::from_str_radix(addr, 16).ok()?,
-                usize::from_str_radix(len, 16).ok()?,
-            ))
-        });
-        match parsed {
-            None => out.extend(frame_bytes(b"E.malformed x packet")),
+impl<H: Host> GdbTarget<'_, H> {
+    /// Appends the framed reply to `x addr,len` to `out`.
+    pub fn binary_read_reply(&mut self, addr: u64, len: usize, out: &mut Vec<u8>) {
+        if len == 0 {
             // The capability probe.
-            Some((_, 0)) => out.extend(frame_bytes(b"OK")),
-            Some((addr, len)) => {
-                if !self.push_memory(addr, len, out) {
-                    out.extend(frame_bytes(b"E79"));
-                }
-            }
+            out.extend(frame("OK"));
+        } else if !self.push_memory(addr, len, out) {
+            // LLDB probes addresses outside every image and memory at connect; an unreadable
+            // address gets the error code it expects for that, not a message.
+            out.extend(frame("E79"));
         }
-        true
     }
 
     /// Frames `len` bytes at `addr` into `out` (a module image read may come back short at the
     /// image's end, as with `m`); false if nothing there is readable.
     fn push_memory(&mut self, addr: u64, len: usize, out: &mut Vec<u8>) -> bool {
         match Location::decode(addr) {
-            Some(Location::Code { module, offset }) => {
-                let Some(module) = self.debuggee.module(module) else {
+            Some(Location::Code(site)) => {
+                let Some(module) = self.core.debuggee.module(site.module) else {
                     return false;
                 };
-                let Some(range) = addr::clamp_read(offset, len, module.bytes.len()) else {
+                let Some(range) = addr::clamp_read(site.pc, len, module.bytes.len()) else {
                     return false;
                 };
                 push_framed_binary(out, &module.bytes[range]);
@@ -51,7 +37,7 @@ impl GdbTarget<'_> {
             Some(Location::Memory { module, offset }) => {
                 // The packet guard caps lengths before they get here, and the host copies at most
                 // what the memory holds, so no allocation here can be absurd.
-                match self.debuggee.read_memory(module, u64::from(offset), len) {
+                match self.core.read_memory(module, u64::from(offset), len) {
                     Ok(bytes) => {
                         push_framed_binary(out, &bytes);
                         true

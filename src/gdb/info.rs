@@ -1,13 +1,14 @@
 //! `qHostInfo` and `qProcessInfo`: LLDB learns it is talking to a wasm32 target.
 
 use super::{Fatal, GdbTarget};
+use crate::host::Host;
 use gdbstub::common::{Endianness, Pid};
 use gdbstub::target::ext::host_info::{HostInfo, HostInfoResponse};
 use gdbstub::target::ext::process_info::{ProcessInfo, ProcessInfoResponse};
 
 const TRIPLE: &str = "wasm32-unknown-unknown-wasm";
 
-impl HostInfo for GdbTarget<'_> {
+impl<H: Host> HostInfo for GdbTarget<'_, H> {
     fn host_info(&self, write_item: &mut dyn FnMut(&HostInfoResponse<'_>)) -> Result<(), Fatal> {
         write_item(&HostInfoResponse::Triple(TRIPLE));
         write_item(&HostInfoResponse::Endianness(Endianness::Little));
@@ -16,7 +17,7 @@ impl HostInfo for GdbTarget<'_> {
     }
 }
 
-impl ProcessInfo for GdbTarget<'_> {
+impl<H: Host> ProcessInfo for GdbTarget<'_, H> {
     fn process_info(
         &self,
         write_item: &mut dyn FnMut(&ProcessInfoResponse<'_>),

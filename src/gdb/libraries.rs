@@ -3,17 +3,18 @@
 
 use super::{GdbTarget, copy_window};
 use crate::addr::{Location, code_addr};
-use crate::args::{library_name, program};
+use crate::args::library_name;
+use crate::host::Host;
 use gdbstub::target::TargetResult;
 use gdbstub::target::ext::libraries::Libraries;
 use gdbstub::target::ext::memory_map::MemoryMap;
 
-impl GdbTarget<'_> {
+impl<H: Host> GdbTarget<'_, H> {
     pub fn libraries_xml(&self) -> String {
-        let modules = &self.debuggee.modules;
+        let modules = &self.core.debuggee.modules;
         let mut xml = String::from("<library-list>");
         for (index, module) in modules.iter().enumerate() {
-            let name = library_name(&module.name, modules.len(), program());
+            let name = library_name(&module.name, modules.len(), self.options.program.as_deref());
             xml.push_str(&format!(
                 "<library name=\"{}\"><section address=\"{:#x}\"/></library>",
                 xml_escape(name),
@@ -28,7 +29,7 @@ impl GdbTarget<'_> {
         let mut xml = String::from(
             "<?xml version=\"1.0\"?><!DOCTYPE memory-map SYSTEM \"memory-map.dtd\"><memory-map>",
         );
-        for (index, module) in self.debuggee.modules.iter().enumerate() {
+        for (index, module) in self.core.debuggee.modules.iter().enumerate() {
             if !module.bytes.is_empty() {
                 xml.push_str(&format!(
                     "<memory type=\"rom\" start=\"{:#x}\" length=\"{:#x}\"/>",
@@ -36,7 +37,7 @@ impl GdbTarget<'_> {
                     module.bytes.len()
                 ));
             }
-            if let Ok(size) = self.debuggee.memory_size(index as u32)
+            if let Ok(size) = self.core.debuggee.memory_size(index as u32)
                 && size > 0
             {
                 xml.push_str(&format!(
@@ -62,7 +63,7 @@ fn xml_escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-impl Libraries for GdbTarget<'_> {
+impl<H: Host> Libraries for GdbTarget<'_, H> {
     fn get_libraries(
         &self,
         offset: u64,
@@ -78,7 +79,7 @@ impl Libraries for GdbTarget<'_> {
     }
 }
 
-impl MemoryMap for GdbTarget<'_> {
+impl<H: Host> MemoryMap for GdbTarget<'_, H> {
     fn memory_map_xml(
         &self,
         offset: u64,

@@ -6,14 +6,15 @@
 
 use super::GdbTarget;
 use crate::addr::{Location, Region, code_addr, describe_region};
-use crate::packet_guard::frame;
+use crate::host::Host;
+use crate::rsp::frame;
 
-impl GdbTarget<'_> {
+impl<H: Host> GdbTarget<'_, H> {
     fn regions(&self) -> Vec<Region> {
         let mut regions = Vec::new();
-        for (index, module) in self.debuggee.modules.iter().enumerate() {
+        for (index, module) in self.core.debuggee.modules.iter().enumerate() {
             let index = index as u32;
-            if let Ok(size) = self.debuggee.memory_size(index)
+            if let Ok(size) = self.core.debuggee.memory_size(index)
                 && size > 0
             {
                 regions.push((
@@ -34,16 +35,8 @@ impl GdbTarget<'_> {
         regions
     }
 
-    /// The framed reply to `qMemoryRegionInfo:<hex addr>` (`body` without `$`/`#`), or `None`
-    /// if `body` is another packet.
-    pub fn memory_region_reply(&self, body: &[u8]) -> Option<Vec<u8>> {
-        let arg = body.strip_prefix(b"qMemoryRegionInfo:")?;
-        let Some(addr) = std::str::from_utf8(arg)
-            .ok()
-            .and_then(|a| u64::from_str_radix(a, 16).ok())
-        else {
-            return Some(frame("E.malformed qMemoryRegionInfo"));
-        };
-        Some(frame(&describe_region(&self.regions(), addr)))
+    /// The framed reply to `qMemoryRegionInfo:<addr>`.
+    pub fn memory_region_reply(&self, addr: u64) -> Vec<u8> {
+        frame(&describe_region(&self.regions(), addr))
     }
 }

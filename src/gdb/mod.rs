@@ -13,8 +13,9 @@ mod wasm;
 mod watchpoints;
 
 use crate::addr::{self, Location};
-use crate::breakpoints::{Breakpoints, Site};
-use crate::debuggee::Debuggee;
+use crate::debugger::{Debugger, Refusal};
+use crate::execution::ResumeRequest;
+use crate::host::Host;
 use gdbstub::arch::lldb::{Encoding, Format, Generic, Register};
 use gdbstub::common::Tid;
 use gdbstub::target::ext::base::BaseOps;
@@ -36,117 +37,62 @@ use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub_arch::wasm::reg::WasmRegisters;
 use gdbstub_arch::wasm::reg::id::WasmRegId;
 
-pub use resume::ResumeRequest;
-
 /// The only thread: a Wasmtime store runs one thread of Wasm.
 pub const THREAD: Tid = match Tid::new(1) {
     Some(tid) => tid,
     None => unreachable!(),
 };
 
-/// A failure that ends the session (never one caused by packet contents).
+/// gdbstub's fatal error type. Never built: nothing a client sends, and nothing the debuggee
+/// does, ends a session through gdbstub; sessions end by disconnect, detach, kill or exit.
 #[derive(Debug)]
-pub struct Fatal(pub String);
+pub enum Fatal {}
 
 impl std::fmt::Display for Fatal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {}
     }
 }
 
-pub struct GdbTarget<'d> {
-    pub debuggee: Debuggee<'d>,
-    pub breakpoints: Breakpoints,
-    pub watchpoints: crate::watchpoints::Watchpoints,
-    /// The memory access of each instruction that carries a watch breakpoint.
-    watch_accesses:
-        std::collections::HashMap<crate::breakpoints::Site, crate::memory_access::Access>,
-    /// What the last resume packet asked for; the session loop acts on it.
+/// Settings of the whole run the protocol layer needs.
+#[derive(Clone, Debug, Default)]
+pub struct ProtocolOptions {
+    /// `--program`: the name the library list gives a single-module program.
+    pub program: Option<String>,
+}
+
+/// One client's view of the debugger: the core it drives, plus what this client alone has asked
+/// for. A new client starts with a fresh one.
+pub struct GdbTarget<'c, H: Host> {
+    pub core: &'c mut Debugger<H>,
+    /// What the last resume packet asked for; the session acts on it.
     pub resume_request: Option<ResumeRequest>,
-    pub verbose: u8,
+    /// Why the last request gdbstub answers with an error was refused; the session turns the
+    /// error reply into `E.<text>`.
+    pub refusal: Option<Refusal>,
+    options: ProtocolOptions,
 }
 
-impl<'d> GdbTarget<'d> {
-    pub fn new(debuggee: Debuggee<'d>, verbose: u8) -> Self {
+impl<'c, H: Host> GdbTarget<'c, H> {
+    pub fn new(core: &'c mut Debugger<H>, options: ProtocolOptions) -> Self {
         GdbTarget {
-            debuggee,
-            breakpoints: Breakpoints::default(),
-            watchpoints: Default::default(),
-            watch_accesses: Default::default(),
+            core,
             resume_request: None,
-            verbose,
+            refusal: None,
+            options,
         }
     }
 
-    /// The address LLDB is shown for a frame at `pc` of `module`: where a user breakpoint LLDB
-    /// planted stands for this pc, that breakpoint's address, so LLDB recognises its hit;
-    /// otherwise [`Debuggee::shown_pc`].
-    pub fn frame_addr(&self, module: u32, pc: u32) -> u64 {
-        let site = Site { module, pc };
-        if self.breakpoints.has_user(site) {
-            return addr::code_addr(module, pc);
-        }
-        if let Some(user) = self.breakpoints.user_alias_of(site) {
-            return addr::code_addr(module, user.pc);
-        }
-        addr::code_addr(module, self.debuggee.shown_pc(module, pc))
-    }
-
-    /// The innermost frame's pc as LLDB is shown it (see [`GdbTarget::frame_addr`]).
-    pub fn reported_pc(&self) -> u64 {
-        match self.debuggee.stack.first() {
-            Some(f) => self.frame_addr(f.module, f.pc),
-            None => self
-                .debuggee
-                .entry_site()
-                .map_or(0, |s| self.frame_addr(s.module, s.pc)),
-        }
-    }
-
-    /// The protocol PC of the innermost frame; before any guest code has run, where the program
-    /// will begin.
-    pub fn current_pc(&self) -> u64 {
-        match self.debuggee.stack.first() {
-            Some(f) => addr::code_addr(f.module, f.pc),
-            None => self
-                .debuggee
-                .entry_site()
-                .map_or(0, |s| addr::code_addr(s.module, s.pc)),
-        }
-    }
-
-    /// Applies pending breakpoint changes to Wasmtime. A site Wasmtime refuses is dropped from the
-    /// planted set so a later sync retries it; the refusal is returned for the caller's reply.
-    ///
-    /// While the debuggee runs nothing is applied (Wasmtime ends the whole run if its debuggee
-    /// interface is used while a resumption is pending): the wanted set is kept and applied by
-    /// the next call, which `Execution` makes before every resumption.
-    pub fn sync_breakpoints(&mut self) -> bool {
-        if self.debuggee.is_resumed() {
-            return true;
-        }
-        let edits = self.breakpoints.sync();
-        let mut ok = true;
-        for site in edits.remove {
-            let _ = self.debuggee.remove_breakpoint(site.module, site.pc);
-        }
-        for site in edits.add {
-            if self.debuggee.add_breakpoint(site.module, site.pc).is_err() {
-                self.breakpoints.planting_failed(site);
-                ok = false;
-            }
-        }
-        ok
-    }
-
-    pub fn log(&self, level: u8, message: impl FnOnce() -> String) {
-        if self.verbose >= level {
-            eprintln!("[wasm-gdbstub] {}", message());
-        }
+    /// Records why a request failed and gives gdbstub its error.
+    fn refuse<T>(&mut self, why: impl Into<Refusal>) -> TargetResult<T, Self> {
+        let why = why.into();
+        log::debug!("refused: {why}");
+        self.refusal = Some(why);
+        Err(TargetError::NonFatal)
     }
 }
 
-impl Target for GdbTarget<'_> {
+impl<H: Host> Target for GdbTarget<'_, H> {
     type Arch = gdbstub_arch::wasm::Wasm;
     type Error = Fatal;
 
@@ -198,47 +144,58 @@ impl Target for GdbTarget<'_> {
     }
 }
 
-impl MultiThreadBase for GdbTarget<'_> {
+impl<H: Host> MultiThreadBase for GdbTarget<'_, H> {
     fn read_registers(&mut self, regs: &mut WasmRegisters, _tid: Tid) -> TargetResult<(), Self> {
-        regs.pc = self.reported_pc();
+        regs.pc = self.core.reported_pc();
         Ok(())
     }
 
     fn write_registers(&mut self, _regs: &WasmRegisters, _tid: Tid) -> TargetResult<(), Self> {
-        // Wasmtime cannot move a frame's pc.
-        Err(TargetError::NonFatal)
+        self.refuse(Refusal::new("wasmtime cannot change a frame's pc"))
     }
 
     fn read_addrs(&mut self, start: u64, data: &mut [u8], _tid: Tid) -> TargetResult<usize, Self> {
-        match Location::decode(start).ok_or(TargetError::NonFatal)? {
-            Location::Code { module, offset } => {
-                let module = self.debuggee.module(module).ok_or(TargetError::NonFatal)?;
-                let range = addr::clamp_read(offset, data.len(), module.bytes.len())
-                    .ok_or(TargetError::NonFatal)?;
+        match Location::decode(start) {
+            Some(Location::Code(site)) => {
+                let Some(module) = self.core.debuggee.module(site.module) else {
+                    return self.refuse(Refusal::new(format!("no module {}", site.module)));
+                };
+                let Some(range) = addr::clamp_read(site.pc, data.len(), module.bytes.len()) else {
+                    return self.refuse(Refusal::new(format!(
+                        "{start:#x} is past the end of {}",
+                        module.name
+                    )));
+                };
                 let n = range.len();
                 data[..n].copy_from_slice(&module.bytes[range]);
                 Ok(n)
             }
-            Location::Memory { module, offset } => {
-                let bytes = self
-                    .debuggee
-                    .read_memory(module, u64::from(offset), data.len())
-                    .map_err(|_| TargetError::NonFatal)?;
-                let n = bytes.len().min(data.len());
-                data[..n].copy_from_slice(&bytes[..n]);
-                Ok(n)
+            Some(Location::Memory { module, offset }) => {
+                match self.core.read_memory(module, u64::from(offset), data.len()) {
+                    Ok(bytes) => {
+                        let n = bytes.len().min(data.len());
+                        data[..n].copy_from_slice(&bytes[..n]);
+                        Ok(n)
+                    }
+                    Err(why) => self.refuse(why),
+                }
             }
+            None => self.refuse(Refusal::new(format!("{start:#x} is not a Wasm address"))),
         }
     }
 
     fn write_addrs(&mut self, start: u64, data: &[u8], _tid: Tid) -> TargetResult<(), Self> {
-        match Location::decode(start).ok_or(TargetError::NonFatal)? {
-            // Module bytecode is what LLDB reads symbols from; it is not writable.
-            Location::Code { .. } => Err(TargetError::NonFatal),
-            Location::Memory { module, offset } => self
-                .debuggee
-                .write_memory(module, u64::from(offset), data)
-                .map_err(|_| TargetError::NonFatal),
+        match Location::decode(start) {
+            Some(Location::Code(_)) => {
+                self.refuse(Refusal::new("module bytecode is read-only"))
+            }
+            Some(Location::Memory { module, offset }) => {
+                match self.core.write_memory(module, u64::from(offset), data) {
+                    Ok(()) => Ok(()),
+                    Err(why) => self.refuse(why),
+                }
+            }
+            None => self.refuse(Refusal::new(format!("{start:#x} is not a Wasm address"))),
         }
     }
 
@@ -259,7 +216,7 @@ impl MultiThreadBase for GdbTarget<'_> {
     }
 }
 
-impl SingleRegisterAccess<Tid> for GdbTarget<'_> {
+impl<H: Host> SingleRegisterAccess<Tid> for GdbTarget<'_, H> {
     fn read_register(
         &mut self,
         _tid: Tid,
@@ -268,12 +225,12 @@ impl SingleRegisterAccess<Tid> for GdbTarget<'_> {
     ) -> TargetResult<usize, Self> {
         match reg {
             WasmRegId::Pc => {
-                let bytes = self.reported_pc().to_le_bytes();
+                let bytes = self.core.reported_pc().to_le_bytes();
                 let n = bytes.len().min(buf.len());
                 buf[..n].copy_from_slice(&bytes[..n]);
                 Ok(n)
             }
-            _ => Err(TargetError::NonFatal),
+            _ => self.refuse(Refusal::new("no such register")),
         }
     }
 
@@ -283,11 +240,11 @@ impl SingleRegisterAccess<Tid> for GdbTarget<'_> {
         _reg: WasmRegId,
         _val: &[u8],
     ) -> TargetResult<(), Self> {
-        Err(TargetError::NonFatal)
+        self.refuse(Refusal::new("wasmtime cannot change a frame's pc"))
     }
 }
 
-impl LldbRegisterInfoOverride for GdbTarget<'_> {
+impl<H: Host> LldbRegisterInfoOverride for GdbTarget<'_, H> {
     fn lldb_register_info<'a>(
         &mut self,
         reg_id: usize,

@@ -4,8 +4,8 @@
 //! error: a typo must not end the session.
 
 use super::{Fatal, GdbTarget};
-use crate::breakpoints::Site;
-use crate::host::{self, WasmType};
+use crate::addr::Site;
+use crate::host::{Host, Value};
 use crate::monitor_text::{
     self as text, Command, DisasmLine, GlobalValue, MAX_GLOBALS, MemoryRow, ModuleRow,
 };
@@ -17,9 +17,9 @@ use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd};
 const NOT_STARTED: &str =
     "the program has not started yet: no instances, memories or globals exist\n";
 
-impl MonitorCmd for GdbTarget<'_> {
+impl<H: Host> MonitorCmd for GdbTarget<'_, H> {
     fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), Fatal> {
-        self.log(1, || format!("monitor {}", String::from_utf8_lossy(cmd)));
+        log::info!("monitor {}", String::from_utf8_lossy(cmd));
         let reply = match text::parse(cmd) {
             Ok(command) => self.run_monitor(command),
             Err(usage) => usage,
@@ -29,7 +29,7 @@ impl MonitorCmd for GdbTarget<'_> {
     }
 }
 
-impl GdbTarget<'_> {
+impl<H: Host> GdbTarget<'_, H> {
     fn run_monitor(&mut self, command: Command) -> String {
         match command {
             Command::Help => text::help(),
@@ -39,16 +39,17 @@ impl GdbTarget<'_> {
             Command::Disasm { addr, count } => self.monitor_disasm(addr, count),
             Command::Breakpoints => self.monitor_breakpoints(),
             Command::Log { level } => {
-                let before = std::mem::replace(&mut self.verbose, level);
+                let before = crate::logging::verbosity();
+                crate::logging::set_verbosity(level);
                 format!("log level {level} (was {before})\n")
             }
-            Command::Stats => text::format_stats(Some(own_memory_bytes())),
+            Command::Stats => text::format_stats(own_memory_bytes()),
         }
     }
 
     fn monitor_modules(&self) -> String {
         let rows: Vec<ModuleRow<'_>> = (0u32..)
-            .zip(&self.debuggee.modules)
+            .zip(&self.core.debuggee.modules)
             .map(|(index, m)| ModuleRow {
                 index,
                 name: &m.name,
@@ -62,9 +63,9 @@ impl GdbTarget<'_> {
 
     fn monitor_memories(&self) -> String {
         let rows: Vec<MemoryRow> = (0u32..)
-            .take(self.debuggee.modules.len())
+            .take(self.core.debuggee.modules.len())
             .filter_map(|module| {
-                let (size, page_size) = self.debuggee.memory_info(module)?;
+                let (size, page_size) = self.core.debuggee.memory_info(module)?;
                 Some(MemoryRow {
                     module,
                     size,
@@ -72,52 +73,32 @@ impl GdbTarget<'_> {
                 })
             })
             .collect();
-        if rows.is_empty() && self.debuggee.stack.is_empty() {
+        if rows.is_empty() && self.core.debuggee.stack.is_empty() {
             return NOT_STARTED.to_string();
         }
         text::format_memories(&rows)
     }
 
     fn monitor_globals(&self, module: Option<u32>) -> String {
-        let module = module.unwrap_or_else(|| self.debuggee.stack.first().map_or(0, |f| f.module));
-        let Some(m) = self.debuggee.module(module) else {
+        let module = module.unwrap_or_else(|| self.core.debuggee.stack.first().map_or(0, |f| f.site.module));
+        let Some(m) = self.core.debuggee.module(module) else {
             return format!(
                 "globals: no module {module} (there are {})\nusage: globals [MODULE]\n",
-                self.debuggee.modules.len()
+                self.core.debuggee.modules.len()
             );
         };
-        let host = self.debuggee.host;
-        // The running instance if the module is on the stack (a module instantiated twice shows
-        // the one executing), else its first instance.
-        let found;
-        let instance = match self
-            .debuggee
-            .stack
-            .iter()
-            .find(|f| f.module == module)
-            .and_then(|f| f.instance.as_ref())
-        {
-            Some(instance) => instance,
-            None => {
-                found = host
-                    .all_instances()
-                    .into_iter()
-                    .find(|i| self.debuggee.module_index(&i.get_module(host)) == Some(module));
-                match found.as_ref() {
-                    Some(instance) => instance,
-                    None if self.debuggee.stack.is_empty() => return NOT_STARTED.to_string(),
-                    None => return format!("module {module} ({}) has no instance\n", m.name),
-                }
-            }
+        let debuggee = &self.core.debuggee;
+        let Some(instance) = debuggee.instance_of(module) else {
+            return if debuggee.stack.is_empty() {
+                NOT_STARTED.to_string()
+            } else {
+                format!("module {module} ({}) has no instance\n", m.name)
+            };
         };
         let mut values = Vec::new();
         let mut truncated = true;
         for index in 0..MAX_GLOBALS {
-            let value = instance
-                .get_global(host, index)
-                .ok()
-                .and_then(|g| g.get(host).ok());
-            match value {
+            match debuggee.host.global(instance, index) {
                 Some(value) => values.push(global_value(&value)),
                 None => {
                     truncated = false;
@@ -129,11 +110,11 @@ impl GdbTarget<'_> {
     }
 
     fn monitor_disasm(&self, addr: Option<u64>, count: usize) -> String {
-        let (module, offset) = match text::resolve_code_addr(addr, self.current_pc()) {
-            Ok(location) => location,
+        let Site { module, pc: offset } = match text::resolve_code_addr(addr, self.core.current_pc()) {
+            Ok(site) => site,
             Err(message) => return message,
         };
-        let debuggee = &self.debuggee;
+        let debuggee = &self.core.debuggee;
         let Some(m) = debuggee.module(module) else {
             return format!(
                 "disasm: no module {module} (there are {})\n",
@@ -201,13 +182,14 @@ impl GdbTarget<'_> {
 
     fn monitor_breakpoints(&self) -> String {
         let user: Vec<_> = self
+            .core
             .breakpoints
             .user_sites()
             .map(|(s, b)| (*s, b.clone()))
             .collect();
-        let planted: Vec<Site> = self.breakpoints.planted().iter().copied().collect();
+        let planted: Vec<Site> = self.core.breakpoints.planted().iter().copied().collect();
         let label = |site: Site| {
-            let m = self.debuggee.module(site.module)?;
+            let m = self.core.debuggee.module(site.module)?;
             let info = m.info.as_ref()?;
             let func = info.func_containing(site.pc)?;
             // Relative to the function's address as LLDB shows it (DWARF's low_pc, the locals).
@@ -217,23 +199,32 @@ impl GdbTarget<'_> {
                 .map_or_else(|| format!("func[{func}]"), str::to_string);
             Some(format!("{}`{name}+{delta:#x}", m.name))
         };
-        text::format_breakpoints(&user, self.breakpoints.step_targets(), &planted, &label)
+        text::format_breakpoints(
+            &user,
+            self.core.breakpoints.step_targets(),
+            &planted,
+            &self.core.breakpoints.pending(),
+            &label,
+        )
     }
 }
 
 /// The component's own linear memory (memory 0 of its core module), for `stats`.
-fn own_memory_bytes() -> u64 {
-    core::arch::wasm32::memory_size(0) as u64 * 65536
+fn own_memory_bytes() -> Option<u64> {
+    #[cfg(target_arch = "wasm32")]
+    return Some(core::arch::wasm32::memory_size(0) as u64 * 65536);
+    #[cfg(not(target_arch = "wasm32"))]
+    None
 }
 
-fn global_value(value: &host::WasmValue) -> GlobalValue {
-    match value.get_type() {
-        WasmType::WasmI32 => GlobalValue::I32(value.unwrap_i32()),
-        WasmType::WasmI64 => GlobalValue::I64(value.unwrap_i64()),
-        WasmType::WasmF32 => GlobalValue::F32(value.unwrap_f32()),
-        WasmType::WasmF64 => GlobalValue::F64(value.unwrap_f64()),
-        WasmType::WasmV128 => GlobalValue::V128(value.unwrap_v128()),
-        WasmType::WasmFuncref => GlobalValue::FuncRef,
-        WasmType::WasmExnref => GlobalValue::ExnRef,
+fn global_value(value: &Value) -> GlobalValue {
+    match *value {
+        Value::I32(v) => GlobalValue::I32(v),
+        Value::I64(v) => GlobalValue::I64(v),
+        Value::F32(bits) => GlobalValue::F32(f32::from_bits(bits)),
+        Value::F64(bits) => GlobalValue::F64(f64::from_bits(bits)),
+        Value::V128(bytes) => GlobalValue::V128(bytes.to_vec()),
+        Value::FuncRef => GlobalValue::FuncRef,
+        Value::ExnRef => GlobalValue::ExnRef,
     }
 }

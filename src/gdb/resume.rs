@@ -1,20 +1,16 @@
-//! `vCont`/`c`/`s`: records what LLDB asked for; the session loop carries it out (a step is
+//! `vCont`/`c`/`s`: records what LLDB asked for; the session hands it to the core (a step is
 //! emulated with temporary breakpoints, see `crate::stepping`).
 
 use super::{Fatal, GdbTarget};
+use crate::execution::ResumeRequest;
+use crate::host::Host;
 use gdbstub::common::{Signal, Tid};
 use gdbstub::target::ext::base::multithread::{
     MultiThreadResume, MultiThreadSchedulerLocking, MultiThreadSchedulerLockingOps,
     MultiThreadSingleStep, MultiThreadSingleStepOps,
 };
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum ResumeRequest {
-    Continue,
-    Step,
-}
-
-impl MultiThreadResume for GdbTarget<'_> {
+impl<H: Host> MultiThreadResume for GdbTarget<'_, H> {
     fn resume(&mut self) -> Result<(), Fatal> {
         if self.resume_request.is_none() {
             self.resume_request = Some(ResumeRequest::Continue);
@@ -48,14 +44,14 @@ impl MultiThreadResume for GdbTarget<'_> {
     }
 }
 
-impl MultiThreadSingleStep for GdbTarget<'_> {
+impl<H: Host> MultiThreadSingleStep for GdbTarget<'_, H> {
     fn set_resume_action_step(&mut self, _tid: Tid, _signal: Option<Signal>) -> Result<(), Fatal> {
         self.resume_request = Some(ResumeRequest::Step);
         Ok(())
     }
 }
 
-impl MultiThreadSchedulerLocking for GdbTarget<'_> {
+impl<H: Host> MultiThreadSchedulerLocking for GdbTarget<'_, H> {
     fn set_resume_action_scheduler_lock(&mut self) -> Result<(), Fatal> {
         Ok(())
     }

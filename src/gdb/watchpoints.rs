@@ -1,14 +1,14 @@
-//! `Z2`/`Z3`/`Z4` (write, read, access watchpoints) on linear memory. While any is set, every
-//! instruction of the watched module that may make a matching access carries a breakpoint; the
-//! execution layer checks each hit against the watched ranges.
+//! `Z2`/`Z3`/`Z4` (write, read, access watchpoints) on linear memory, handed to the core, which
+//! plants a breakpoint on every instruction that may make a matching access and checks each hit
+//! against the watched ranges.
 
 use super::GdbTarget;
 use crate::addr::Location;
-use crate::breakpoints::Site;
+use crate::debugger::Refusal;
+use crate::host::Host;
 use crate::watchpoints::{WatchKind, Watchpoint};
+use gdbstub::target::TargetResult;
 use gdbstub::target::ext::breakpoints::{HwWatchpoint, WatchKind as GdbWatchKind};
-use gdbstub::target::{TargetError, TargetResult};
-use std::collections::BTreeSet;
 
 fn kind(kind: GdbWatchKind) -> WatchKind {
     match kind {
@@ -18,77 +18,33 @@ fn kind(kind: GdbWatchKind) -> WatchKind {
     }
 }
 
-impl GdbTarget<'_> {
-    fn watchpoint(addr: u64, len: u64, watch: GdbWatchKind) -> Option<Watchpoint> {
-        match Location::decode(addr)? {
-            Location::Memory { module, offset } if len > 0 => Some(Watchpoint {
-                module,
-                start: u64::from(offset),
-                len,
-                kind: kind(watch),
-            }),
-            _ => None,
-        }
-    }
-
-    /// Recomputes which instructions need a breakpoint for the current watchpoints.
-    fn refresh_watch_sites(&mut self) {
-        let mut sites = BTreeSet::new();
-        self.watch_accesses.clear();
-        for module in self.watchpoints.modules() {
-            let Some(m) = self.debuggee.module(module) else {
-                continue;
-            };
-            let Some(info) = m.info.as_ref() else {
-                continue;
-            };
-            for func in info.num_imported_funcs()..info.num_funcs() {
-                let Ok(accesses) = info.memory_accesses(&m.bytes, func) else {
-                    continue;
-                };
-                for (pc, access) in accesses {
-                    if self.watchpoints.wants(module, &access) {
-                        sites.insert(Site { module, pc });
-                        self.watch_accesses.insert(Site { module, pc }, access);
-                    }
-                }
-            }
-        }
-        self.breakpoints.set_watch_sites(sites);
-        self.sync_breakpoints();
-    }
-
-    /// The watchpoint the instruction at `site`, about to run in the innermost frame, triggers.
-    pub fn watch_hit(&self, site: Site) -> Option<Watchpoint> {
-        // Decoded once when the watch sites were chosen: a watched loop hits this on every access.
-        let access = *self.watch_accesses.get(&site)?;
-        let stack: Vec<u64> = self
-            .debuggee
-            .operand_stack(0)?
-            .iter()
-            .map(|v| match v.get_type() {
-                crate::host::WasmType::WasmI32 => u64::from(v.unwrap_i32()),
-                crate::host::WasmType::WasmI64 => v.unwrap_i64(),
-                _ => 0,
-            })
-            .collect();
-        self.watchpoints.hit(site.module, &access, &stack)
+/// The watchpoint a packet names, or why it names none.
+fn watchpoint(addr: u64, len: u64, watch: GdbWatchKind) -> Result<Watchpoint, Refusal> {
+    match Location::decode(addr) {
+        Some(Location::Memory { module, offset }) if len > 0 => Ok(Watchpoint {
+            module,
+            start: u64::from(offset),
+            len,
+            kind: kind(watch),
+        }),
+        Some(Location::Memory { .. }) => Err(Refusal::new("a watchpoint needs a length")),
+        _ => Err(Refusal::new(format!(
+            "{addr:#x} is not in linear memory: only memory can be watched"
+        ))),
     }
 }
 
-impl HwWatchpoint for GdbTarget<'_> {
+impl<H: Host> HwWatchpoint for GdbTarget<'_, H> {
     fn add_hw_watchpoint(
         &mut self,
         addr: u64,
         len: u64,
         watch: GdbWatchKind,
     ) -> TargetResult<bool, Self> {
-        let Some(w) = Self::watchpoint(addr, len, watch) else {
-            return Err(TargetError::NonFatal);
-        };
-        self.watchpoints.add(w);
-        self.refresh_watch_sites();
-        Ok(true)
+        match watchpoint(addr, len, watch).and_then(|w| self.core.add_watchpoint(w)) {
+            Ok(()) => Ok(true),
+            Err(why) => self.refuse(why),
+        }
     }
 
     fn remove_hw_watchpoint(
@@ -97,11 +53,12 @@ impl HwWatchpoint for GdbTarget<'_> {
         len: u64,
         watch: GdbWatchKind,
     ) -> TargetResult<bool, Self> {
-        let Some(w) = Self::watchpoint(addr, len, watch) else {
-            return Err(TargetError::NonFatal);
-        };
-        self.watchpoints.remove(&w);
-        self.refresh_watch_sites();
-        Ok(true)
+        match watchpoint(addr, len, watch) {
+            Ok(w) => {
+                self.core.remove_watchpoint(&w);
+                Ok(true)
+            }
+            Err(why) => self.refuse(why),
+        }
     }
 }

@@ -1,0 +1,309 @@
+//! The debugger core: the debuggee view, breakpoints, watchpoints and the run state, behind one
+//! struct that speaks to the engine only through [`Host`] and to the protocol layer only through
+//! its methods and the [`crate::execution::Outcome`]s they return. It knows nothing of RSP: the
+//! `gdb` module translates packets into these calls and the results into replies.
+
+use crate::addr::{self, Location, Site};
+use crate::breakpoints::{Breakpoints, UserBreakpoint};
+use crate::debuggee::{AccessError, Debuggee};
+use crate::execution::{End, RunState};
+use crate::host::{Host, Value};
+use crate::memory_access::Access;
+use crate::stepping;
+use crate::watchpoints::{Watchpoint, Watchpoints};
+use std::collections::{BTreeSet, HashMap};
+
+/// User breakpoints one client may have planted at once. LLDB plants one per location it
+/// resolves; a few thousand covers `breakpoint set -r .` on a large program, and the bound keeps a
+/// hostile client from growing the stub's memory without end.
+pub const MAX_BREAKPOINTS: usize = 10_000;
+
+/// Watchpoints one client may have set at once (x86-64 hardware gives native LLDB four).
+pub const MAX_WATCHPOINTS: usize = 64;
+
+/// Why a request was refused; the client gets the text with the error (`Enn;<hex text>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+impl Refusal {
+    pub fn new(text: impl Into<String>) -> Self {
+        Refusal(text.into())
+    }
+}
+
+impl From<AccessError> for Refusal {
+    fn from(e: AccessError) -> Self {
+        Refusal(e.to_string())
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How the core was asked to behave for the whole run.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct CoreOptions {
+    /// Steps use Wasmtime's single-step mode (`--host-step`), the reference for tests.
+    pub host_step: bool,
+}
+
+pub struct Debugger<H: Host> {
+    pub debuggee: Debuggee<H>,
+    pub breakpoints: Breakpoints,
+    pub watchpoints: Watchpoints,
+    /// Every instruction of a module that touches its linear memory, decoded the first time a
+    /// watchpoint is set in that module (a 16 MB module has a few hundred thousand).
+    memory_accesses: HashMap<u32, Vec<(u32, Access)>>,
+    /// The memory access of each instruction that carries a watch breakpoint.
+    watch_accesses: HashMap<Site, Access>,
+    pub(crate) run: RunState<H::Pending>,
+    /// How the program will end once resumed: the status it passed to `exit` (which surfaces as
+    /// a trap), or the trap it was resumed from.
+    pub(crate) exit: Option<End>,
+    pub(crate) options: CoreOptions,
+}
+
+impl<H: Host> Debugger<H> {
+    pub fn new(host: H, options: CoreOptions) -> Self {
+        Debugger {
+            debuggee: Debuggee::new(host),
+            breakpoints: Breakpoints::default(),
+            watchpoints: Watchpoints::default(),
+            memory_accesses: HashMap::new(),
+            watch_accesses: HashMap::new(),
+            run: RunState::default(),
+            exit: None,
+            options,
+        }
+    }
+
+    /// Drops everything a client asked for (breakpoints, watchpoints): it left. The host's
+    /// breakpoints go at the next resumption.
+    pub fn forget_client(&mut self) {
+        self.breakpoints.clear_all();
+        self.watchpoints.clear();
+        self.watch_accesses.clear();
+    }
+
+    /// The address LLDB is shown for a frame at `site`: where a user breakpoint LLDB planted
+    /// stands for this pc, that breakpoint's address, so LLDB recognises its hit; otherwise
+    /// [`Debuggee::shown_pc`].
+    pub fn frame_addr(&self, site: Site) -> u64 {
+        if self.breakpoints.has_user(site) {
+            return site.addr();
+        }
+        if let Some(user) = self.breakpoints.user_alias_of(site) {
+            return user.addr();
+        }
+        addr::code_addr(site.module, self.debuggee.shown_pc(site.module, site.pc))
+    }
+
+    /// Where the innermost frame is; before any guest code has run, where the program will begin.
+    pub fn current_site(&self) -> Option<Site> {
+        match self.debuggee.stack.first() {
+            Some(f) => Some(f.site),
+            None => self.debuggee.entry_site(),
+        }
+    }
+
+    /// The innermost frame's pc as LLDB is shown it (see [`Debugger::frame_addr`]).
+    pub fn reported_pc(&self) -> u64 {
+        self.current_site().map_or(0, |s| self.frame_addr(s))
+    }
+
+    /// The real protocol pc of the innermost frame (see [`Debugger::current_site`]).
+    pub fn current_pc(&self) -> u64 {
+        self.current_site().map_or(0, Site::addr)
+    }
+
+    /// Each frame's shown address, innermost first; before the program starts, where it will.
+    pub fn call_stack(&self) -> Vec<u64> {
+        if self.debuggee.stack.is_empty() {
+            return self.current_site().map(|s| self.frame_addr(s)).into_iter().collect();
+        }
+        self.debuggee
+            .stack
+            .iter()
+            .map(|f| self.frame_addr(f.site))
+            .collect()
+    }
+
+    pub fn local(&self, frame: usize, index: usize) -> Option<Value> {
+        self.debuggee.locals(frame)?.get(index).cloned()
+    }
+
+    /// Slot `index` of a frame's operand stack, counted from the top.
+    pub fn stack_value(&self, frame: usize, index: usize) -> Option<Value> {
+        let stack = self.debuggee.operand_stack(frame)?;
+        // `index` comes from the packet: `index + 1` could overflow.
+        let slot = stack.len().checked_sub(index.checked_add(1)?)?;
+        stack.get(slot).cloned()
+    }
+
+    pub fn global(&self, frame: usize, index: u32) -> Option<Value> {
+        self.debuggee.global(frame, index)
+    }
+
+    /// The code location at a protocol address, if it is inside a module's bytecode.
+    pub fn code_site(&self, addr: u64) -> Result<Site, Refusal> {
+        match Location::decode(addr) {
+            Some(Location::Code(site)) => {
+                let m = self
+                    .debuggee
+                    .module(site.module)
+                    .ok_or_else(|| Refusal::new(format!("no module {}", site.module)))?;
+                if (site.pc as usize) < m.bytes.len() {
+                    Ok(site)
+                } else {
+                    Err(Refusal::new(format!(
+                        "{addr:#x} is past the end of {} ({} bytes)",
+                        m.name,
+                        m.bytes.len()
+                    )))
+                }
+            }
+            _ => Err(Refusal::new(format!("{addr:#x} is not a code address"))),
+        }
+    }
+
+    /// Adds a user breakpoint (LLDB's `Z0`). It is planted in Wasmtime when the program next
+    /// resumes, together with every other change since the last stop, so a breakpoint LLDB removes
+    /// and re-adds around a step costs no host edit.
+    pub fn add_breakpoint(&mut self, addr: u64) -> Result<(), Refusal> {
+        let site = self.code_site(addr)?;
+        let module = self.debuggee.module(site.module);
+        if let Some(info) = module.and_then(|m| m.info.as_ref())
+            && info.func_containing(site.pc).is_none()
+        {
+            return Err(Refusal::new(format!(
+                "{addr:#x} is not inside a function body"
+            )));
+        }
+        if !self.breakpoints.has_user(site) && self.breakpoints.user_count() >= MAX_BREAKPOINTS {
+            return Err(Refusal::new(format!(
+                "too many breakpoints (at most {MAX_BREAKPOINTS})"
+            )));
+        }
+        let only_at_depth = stepping::return_address_depth(&self.debuggee.frame_sites(), site);
+        let aliases = module
+            .and_then(|m| Some(m.info.as_ref()?.loop_landings_from(&m.bytes, site.pc)))
+            .unwrap_or_default();
+        log::debug!("Z0 {site:?} only_at_depth={only_at_depth:?} aliases={aliases:?}");
+        self.breakpoints.add_user(
+            site,
+            UserBreakpoint {
+                only_at_depth,
+                aliases,
+            },
+        );
+        Ok(())
+    }
+
+    pub fn remove_breakpoint(&mut self, addr: u64) -> Result<(), Refusal> {
+        let site = self.code_site(addr)?;
+        log::debug!("z0 {site:?}");
+        self.breakpoints.remove_user(site);
+        Ok(())
+    }
+
+    /// Adds a watchpoint on linear memory (`Z2`/`Z3`/`Z4`).
+    pub fn add_watchpoint(&mut self, watch: Watchpoint) -> Result<(), Refusal> {
+        if self.watchpoints.list().len() >= MAX_WATCHPOINTS {
+            return Err(Refusal::new(format!(
+                "too many watchpoints (at most {MAX_WATCHPOINTS})"
+            )));
+        }
+        if self.debuggee.module(watch.module).is_none() {
+            return Err(Refusal::new(format!("no module {}", watch.module)));
+        }
+        self.watchpoints.add(watch);
+        self.refresh_watch_sites();
+        Ok(())
+    }
+
+    pub fn remove_watchpoint(&mut self, watch: &Watchpoint) {
+        self.watchpoints.remove(watch);
+        self.refresh_watch_sites();
+    }
+
+    /// Recomputes which instructions need a breakpoint for the current watchpoints.
+    fn refresh_watch_sites(&mut self) {
+        let mut sites = BTreeSet::new();
+        self.watch_accesses.clear();
+        for module in self.watchpoints.modules() {
+            let Some(m) = self.debuggee.module(module) else {
+                continue;
+            };
+            let accesses = self.memory_accesses.entry(module).or_insert_with(|| {
+                let Some(info) = m.info.as_ref() else {
+                    return Vec::new();
+                };
+                (info.num_imported_funcs()..info.num_funcs())
+                    .filter_map(|func| info.memory_accesses(&m.bytes, func).ok())
+                    .flatten()
+                    .collect()
+            });
+            for &(pc, access) in accesses.iter() {
+                if self.watchpoints.wants(module, &access) {
+                    let site = Site::new(module, pc);
+                    sites.insert(site);
+                    self.watch_accesses.insert(site, access);
+                }
+            }
+        }
+        self.breakpoints.set_watch_sites(sites);
+    }
+
+    /// The watchpoint the instruction at `site`, about to run in the innermost frame, triggers.
+    pub(crate) fn watch_hit(&self, site: Site) -> Option<Watchpoint> {
+        // Decoded once when the watch sites were chosen: a watched loop hits this on every access.
+        let access = *self.watch_accesses.get(&site)?;
+        let stack: Vec<u64> = self
+            .debuggee
+            .operand_stack(0)?
+            .iter()
+            .map(Value::as_address)
+            .collect();
+        self.watchpoints.hit(site.module, &access, &stack)
+    }
+
+    /// Applies the net breakpoint changes since the last resumption to the host. Called only just
+    /// before the program resumes: the host takes no request while it runs, and applying edits
+    /// once per resumption means a breakpoint removed and re-added in between costs nothing. A
+    /// site the host refuses is logged and left out, to be retried at the next resumption.
+    pub(crate) fn apply_breakpoint_edits(&mut self) {
+        let edits = self.breakpoints.sync();
+        for site in edits.remove {
+            if let Err(e) = self.debuggee.remove_breakpoint(site) {
+                log::warn!("removing the breakpoint at {site:?}: {e}");
+            }
+        }
+        for site in edits.add {
+            if let Err(e) = self.debuggee.add_breakpoint(site) {
+                log::warn!("planting a breakpoint at {site:?}: {e}");
+                self.breakpoints.planting_failed(site);
+            }
+        }
+    }
+
+    pub fn read_memory(&self, module: u32, offset: u64, len: usize) -> Result<Vec<u8>, Refusal> {
+        self.ensure_paused()?;
+        Ok(self.debuggee.read_memory(module, offset, len)?)
+    }
+
+    pub fn write_memory(&self, module: u32, offset: u64, data: &[u8]) -> Result<(), Refusal> {
+        self.ensure_paused()?;
+        Ok(self.debuggee.write_memory(module, offset, data)?)
+    }
+
+    fn ensure_paused(&self) -> Result<(), Refusal> {
+        if self.is_running() {
+            Err(AccessError::Running.into())
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The [`Host`] trait over Wasmtime's `debug-main` world (the generated bindings live here and
+//! nowhere else).
+
+use crate::host::{Host, HostError, HostEvent, ResumeMode, Value};
+use wstd::runtime::AsyncPollable;
+
+wit_bindgen::generate!({
+    world: "bytecodealliance:wasmtime/debug-main",
+    path: "wit",
+    with: {
+        "wasi:io/poll@0.2.12": wasip2::io::poll,
+    },
+    generate_all,
+});
+
+use bytecodealliance::wasmtime::debuggee as wit;
+pub use wit::Debuggee;
+
+/// Wasmtime's debuggee interface, borrowed for the run.
+pub struct WasmtimeHost<'d> {
+    debuggee: &'d Debuggee,
+}
+
+impl<'d> WasmtimeHost<'d> {
+    pub fn new(debuggee: &'d Debuggee) -> Self {
+        WasmtimeHost { debuggee }
+    }
+}
+
+/// A resumption in flight: the host's event future plus a pollable the async runtime can wait on.
+pub struct Pending {
+    future: wit::EventFuture,
+    // The pollable is a child of the future and must be dropped before `finish` consumes it.
+    pollable: Option<AsyncPollable>,
+}
+
+fn error(e: wit::Error) -> HostError {
+    HostError(format!("{e:?}"))
+}
+
+fn value(v: &wit::WasmValue) -> Value {
+    use wit::WasmType;
+    match v.get_type() {
+        WasmType::WasmI32 => Value::I32(v.unwrap_i32()),
+        WasmType::WasmI64 => Value::I64(v.unwrap_i64()),
+        WasmType::WasmF32 => Value::F32(v.unwrap_f32().to_bits()),
+        WasmType::WasmF64 => Value::F64(v.unwrap_f64().to_bits()),
+        WasmType::WasmV128 => {
+            let mut bytes = [0u8; 16];
+            let got = v.unwrap_v128();
+            let n = got.len().min(16);
+            bytes[..n].copy_from_slice(&got[..n]);
+            Value::V128(bytes)
+        }
+        WasmType::WasmFuncref => Value::FuncRef,
+        WasmType::WasmExnref => Value::ExnRef,
+    }
+}
+
+impl Host for WasmtimeHost<'_> {
+    type Module = wit::Module;
+    type Instance = wit::Instance;
+    type Frame = wit::Frame;
+    type Pending = Pending;
+
+    fn modules(&self) -> Vec<wit::Module> {
+        self.debuggee.all_modules()
+    }
+
+    fn module_id(&self, module: &wit::Module) -> u64 {
+        module.unique_id()
+    }
+
+    fn bytecode(&self, module: &wit::Module) -> Vec<u8> {
+        module.bytecode().unwrap_or_default()
+    }
+
+    fn add_breakpoint(&self, module: &wit::Module, pc: u32) -> Result<(), HostError> {
+        module.add_breakpoint(self.debuggee, pc).map_err(error)
+    }
+
+    fn remove_breakpoint(&self, module: &wit::Module, pc: u32) -> Result<(), HostError> {
+        module.remove_breakpoint(self.debuggee, pc).map_err(error)
+    }
+
+    fn instances(&self) -> Vec<wit::Instance> {
+        self.debuggee.all_instances()
+    }
+
+    fn instance_id(&self, instance: &wit::Instance) -> u64 {
+        instance.unique_id()
+    }
+
+    fn instance_module_id(&self, instance: &wit::Instance) -> u64 {
+        instance.get_module(self.debuggee).unique_id()
+    }
+
+    fn global(&self, instance: &wit::Instance, index: u32) -> Option<Value> {
+        let global = instance.get_global(self.debuggee, index).ok()?;
+        Some(value(&global.get(self.debuggee).ok()?))
+    }
+
+    fn memory_size(&self, instance: &wit::Instance) -> Option<(u64, u64)> {
+        let memory = instance.get_memory(self.debuggee, 0).ok()?;
+        Some((
+            memory.size_bytes(self.debuggee),
+            memory.page_size_bytes(self.debuggee),
+        ))
+    }
+
+    fn read_memory(
+        &self,
+        instance: &wit::Instance,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, HostError> {
+        let memory = instance.get_memory(self.debuggee, 0).map_err(error)?;
+        memory.get_bytes(self.debuggee, offset, len).map_err(error)
+    }
+
+    fn write_memory(
+        &self,
+        instance: &wit::Instance,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), HostError> {
+        let memory = instance.get_memory(self.debuggee, 0).map_err(error)?;
+        memory.set_bytes(self.debuggee, offset, data).map_err(error)
+    }
+
+    fn exit_frames(&self) -> Vec<wit::Frame> {
+        self.debuggee.exit_frames()
+    }
+
+    fn parent_frame(&self, frame: &wit::Frame) -> Option<wit::Frame> {
+        frame.parent_frame(self.debuggee).ok().flatten()
+    }
+
+    fn frame_instance(&self, frame: &wit::Frame) -> Option<wit::Instance> {
+        frame.get_instance(self.debuggee).ok()
+    }
+
+    fn frame_pc(&self, frame: &wit::Frame) -> Option<u32> {
+        frame.get_pc(self.debuggee).ok()
+    }
+
+    fn locals(&self, frame: &wit::Frame) -> Option<Vec<Value>> {
+        let values = frame.get_locals(self.debuggee).ok()?;
+        Some(values.iter().map(value).collect())
+    }
+
+    fn operand_stack(&self, frame: &wit::Frame) -> Option<Vec<Value>> {
+        let values = frame.get_stack(self.debuggee).ok()?;
+        Some(values.iter().map(value).collect())
+    }
+
+    /// Only `normal` is ever passed: any other resumption value makes Wasmtime 48 abort the whole
+    /// process (`unimplemented!()` in the host). A single step's end is reported as a breakpoint.
+    fn resume(&self, mode: ResumeMode) -> Pending {
+        let future = match mode {
+            ResumeMode::Continue => self.debuggee.continue_(wit::ResumptionValue::Normal),
+            ResumeMode::SingleStep => self.debuggee.single_step(wit::ResumptionValue::Normal),
+        };
+        let pollable = Some(AsyncPollable::new(future.subscribe()));
+        Pending { future, pollable }
+    }
+
+    async fn ready(pending: &mut Pending) {
+        if let Some(pollable) = pending.pollable.as_mut() {
+            pollable.wait_for().await;
+        }
+    }
+
+    fn finish(&self, mut pending: Pending) -> Result<HostEvent, HostError> {
+        drop(pending.pollable.take());
+        let event = wit::EventFuture::finish(pending.future, self.debuggee).map_err(error)?;
+        Ok(match event {
+            wit::Event::Complete => HostEvent::Complete,
+            wit::Event::Breakpoint => HostEvent::Breakpoint,
+            wit::Event::Trap => HostEvent::Trap,
+            wit::Event::Interrupted => HostEvent::Interrupted,
+            wit::Event::Exception(_) => HostEvent::Exception,
+            wit::Event::InjectedCallReturn(_) => HostEvent::InjectedCallReturn,
+        })
+    }
+
+    fn interrupt(&self) {
+        self.debuggee.interrupt();
+    }
+}
