@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The project's benchmark entry point: puts cargo's tools on PATH and runs the
-# driver, scripts/bench.py, which builds what it needs and prints the figures
-# (medians, ratios against references measured in the same run, and a README
-# "## Performance" table). Not a test. Arguments go to the driver, e.g.
+# The project's benchmark: builds the debug component, then runs benches/bench (a Rust binary on
+# the tests' harness, tests/common), which builds its debuggees and prints every figure beside a
+# reference measured in the same run, as a Markdown table for the README's Performance section.
+# Not a test. Arguments go to the benchmark, e.g.
 #   scripts/bench.sh --runs 3 --hits 500
+#   scripts/bench.sh --only native       # just the native LLDB comparison
+#   scripts/bench.sh --help
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,5 +13,5 @@ cd "$root"
 # wasmtime and cargo live here (scripts/setup.sh installs them).
 export PATH="$HOME/.cargo/bin:$PATH"
 
-command -v python3 >/dev/null 2>&1 || { echo "bench.sh: error: python3 not found (scripts/setup.sh installs it)" >&2; exit 1; }
-exec python3 scripts/bench.py "$@"
+cargo build --quiet --release --target wasm32-wasip2
+exec cargo bench --quiet --bench bench -- "$@"

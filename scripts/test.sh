@@ -30,6 +30,15 @@ if ! bash scripts/fuzz.sh "${FUZZ_SECONDS:-15}"; then
   failed_stages=$((failed_stages + 1))
 fi
 
+# The benchmark shares the tests' harness (tests/common): one tiny run of its quickest sections
+# keeps it working. Its figures mean nothing at these counts and are not checked.
+echo "==> benchmark smoke run (scripts/bench.sh with tiny counts; figures ignored)"
+if ! cargo bench --quiet --bench bench -- --only native --only raw --runs 1 --stops 3 \
+  --hits 3 --steps 3 --watch-iterations 3 >/dev/null; then
+  echo "test.sh: the benchmark smoke run FAILED; the tests run anyway" >&2
+  failed_stages=$((failed_stages + 1))
+fi
+
 # Integration tests each run wasmtime and often lldb; more parallel tests than
 # this oversubscribes small (2-core) machines and makes timeouts flaky.
 if [ -z "${RUST_TEST_THREADS:-}" ]; then

@@ -4,6 +4,15 @@
 //! Wasmtime's breakpoints are refcounted per module and pc; we keep one host breakpoint per site
 //! no matter how many reasons want it, so removing a step's temporaries never removes the user's
 //! breakpoint at the same place and vice versa.
+//!
+//! Every host edit re-publishes the module's compiled code, which costs far more than a stop. A
+//! debugger stepping over a breakpoint removes it, steps, plants it again, and every step plants
+//! and drops temporaries at the same few places, so a site no longer wanted is left planted
+//! ("lingering") until the program stops there, when it is removed before resuming. A stop at a
+//! lingering site is never reported, so the client sees exactly the breakpoints it asked for.
+//! Only sites where the program has stopped exactly linger: Wasmtime moves a breakpoint it has no
+//! stop for to a later instruction by rules of its own, and a stop there could not be told apart
+//! from one the client asked for.
 
 use crate::addr::Site;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,7 +57,17 @@ pub struct Breakpoints {
     /// Instructions that may touch watched memory (see `crate::watchpoints`).
     watch: BTreeSet<Site>,
     planted: BTreeSet<Site>,
+    /// Lingering sites the program stopped at: removed at the next sync.
+    evict: BTreeSet<Site>,
+    /// Remove every lingering site at the next sync (no debugger to step any more).
+    evict_all: bool,
+    /// Sites where a breakpoint stopped the program at that very pc: the only ones left to linger.
+    exact: BTreeSet<Site>,
 }
+
+/// At most this many unwanted sites stay planted; past it they are all removed at the next sync
+/// (watchpoint sites come and go by the thousand, and each lingering one may cost a stop).
+pub const LINGER_LIMIT: usize = 64;
 
 /// Host breakpoint edits needed to make the planted set match what is wanted.
 #[derive(Default, Debug, PartialEq, Eq)]
@@ -123,11 +142,40 @@ impl Breakpoints {
         self.step.clear();
     }
 
-    /// Forgets every user breakpoint and step target (a debugger detached or disconnected).
+    /// Forgets every user breakpoint and step target (a debugger detached or disconnected); the
+    /// next sync removes every host breakpoint, so the program runs on undisturbed.
     pub fn clear_all(&mut self) {
         self.user.clear();
         self.step.clear();
         self.watch.clear();
+        self.evict_all = true;
+        self.exact.clear();
+    }
+
+    /// The program stopped at `site` for a breakpoint planted there.
+    pub fn confirm_exact(&mut self, site: Site) {
+        if self.planted.contains(&site) {
+            self.exact.insert(site);
+        }
+    }
+
+    fn is_wanted(&self, site: Site) -> bool {
+        self.user.contains_key(&site)
+            || self.user_alias_of(site).is_some()
+            || self.step.iter().any(|t| t.site == site)
+            || self.watch.contains(&site)
+    }
+
+    /// Whether `site` is planted only because removing it was put off (see the module docs).
+    pub fn is_lingering(&self, site: Site) -> bool {
+        self.planted.contains(&site) && !self.is_wanted(site)
+    }
+
+    /// The program stopped at a lingering site: remove it before the program runs again.
+    pub fn evict(&mut self, site: Site) {
+        if self.is_lingering(site) {
+            self.evict.insert(site);
+        }
     }
 
     fn wanted(&self) -> BTreeSet<Site> {
@@ -147,21 +195,29 @@ impl Breakpoints {
     /// The host edits that bring the planted set in line with what is wanted. The caller applies
     /// them and reports failures with [`Breakpoints::planting_failed`].
     pub fn sync(&mut self) -> Edits {
-        let wanted = self.wanted();
-        let edits = self.edits_towards(&wanted);
-        self.planted = wanted;
+        let edits = self.pending();
+        for site in &edits.remove {
+            self.planted.remove(site);
+        }
+        self.planted.extend(edits.add.iter().copied());
+        self.evict.clear();
+        self.evict_all = false;
         edits
     }
 
     /// The edits the next [`Breakpoints::sync`] would make.
     pub fn pending(&self) -> Edits {
-        self.edits_towards(&self.wanted())
-    }
-
-    fn edits_towards(&self, wanted: &BTreeSet<Site>) -> Edits {
+        let wanted = self.wanted();
+        let unwanted: Vec<Site> = self.planted.difference(&wanted).copied().collect();
+        let remove_all = self.evict_all || unwanted.len() > LINGER_LIMIT;
         Edits {
             add: wanted.difference(&self.planted).copied().collect(),
-            remove: self.planted.difference(wanted).copied().collect(),
+            remove: unwanted
+                .into_iter()
+                .filter(|site| {
+                    remove_all || self.evict.contains(site) || !self.exact.contains(site)
+                })
+                .collect(),
         }
     }
 
@@ -230,7 +286,25 @@ mod tests {
                 remove: vec![]
             }
         );
+        // The step's own site, where it stopped, lingers: the next step may want it again.
+        bps.confirm_exact(site(20));
+        bps.confirm_exact(site(10));
         bps.clear_step();
+        assert_eq!(bps.sync(), Edits::default());
+        assert!(bps.is_lingering(site(20)) && !bps.is_lingering(site(10)));
+        // Stepping over the user's breakpoint: removed, stepped from, planted again; no edit.
+        assert!(bps.remove_user(site(10)));
+        bps.set_step(vec![StepTarget {
+            site: site(20),
+            depth: 2,
+        }]);
+        assert_eq!(bps.sync(), Edits::default());
+        bps.clear_step();
+        bps.add_user(site(10), UserBreakpoint::default());
+        assert_eq!(bps.sync(), Edits::default());
+        // A stop at a lingering site removes it before the program runs on.
+        bps.evict(site(20));
+        bps.evict(site(10));
         assert_eq!(
             bps.sync(),
             Edits {
@@ -238,15 +312,42 @@ mod tests {
                 remove: vec![site(20)]
             }
         );
-        assert!(bps.remove_user(site(10)));
-        assert_eq!(
-            bps.sync(),
-            Edits {
-                add: vec![],
-                remove: vec![site(10)]
-            }
-        );
         assert_eq!(bps.sync(), Edits::default());
+    }
+
+    #[test]
+    fn only_sites_stopped_at_exactly_linger() {
+        let mut bps = Breakpoints::default();
+        bps.set_step(vec![
+            StepTarget {
+                site: site(30),
+                depth: 1,
+            },
+            StepTarget {
+                site: site(40),
+                depth: 1,
+            },
+        ]);
+        bps.sync();
+        // The step ended at 30; Wasmtime may have moved 40 to a later instruction.
+        bps.confirm_exact(site(30));
+        bps.clear_step();
+        assert_eq!(bps.sync().remove, vec![site(40)]);
+        assert!(bps.is_lingering(site(30)));
+    }
+
+    #[test]
+    fn lingering_sites_are_bounded() {
+        let mut bps = Breakpoints::default();
+        let many: BTreeSet<Site> = (0..=LINGER_LIMIT as u32).map(site).collect();
+        bps.set_watch_sites(many.clone());
+        assert_eq!(bps.sync().add.len(), many.len());
+        for &s in &many {
+            bps.confirm_exact(s);
+        }
+        bps.set_watch_sites(BTreeSet::new());
+        assert_eq!(bps.sync().remove, many.into_iter().collect::<Vec<_>>());
+        assert!(bps.planted().is_empty());
     }
 
     #[test]
@@ -305,9 +406,10 @@ mod tests {
         bps.add_user(site(1), UserBreakpoint::default());
         bps.set_watch_sites([site(1), site(2)].into_iter().collect());
         assert_eq!(bps.sync().add, vec![site(1), site(2)]);
+        bps.confirm_exact(site(2));
         bps.set_watch_sites(BTreeSet::new());
-        assert_eq!(bps.sync().remove, vec![site(2)]);
-        assert!(!bps.is_watch_site(site(2)));
+        assert_eq!(bps.sync().remove, Vec::<Site>::new());
+        assert!(!bps.is_watch_site(site(2)) && bps.is_lingering(site(2)));
     }
 
     #[test]
@@ -342,6 +444,7 @@ mod tests {
         assert_eq!(bps.user_alias_of(site(10)), None);
         assert_eq!(bps.user_alias_of(Site { module: 1, pc: 14 }), None);
         bps.remove_user(site(10));
+        bps.clear_all();
         assert_eq!(
             bps.sync(),
             Edits {

@@ -725,6 +725,38 @@ impl ModuleInfo {
         Ok(self.flow(bytes, func_index)?.offsets().collect())
     }
 
+    /// Whether the instruction at `pc` runs no other code and cannot leave its activation: no
+    /// call of any kind (a host import may call back into Wasm), return, throw or continuation
+    /// switch. The next stop after it is then in the same activation, under the same callers.
+    pub fn stays_in_activation(&self, bytes: &[u8], pc: u32) -> bool {
+        let Ok((_, flow, decoded)) = self.decode(bytes, pc) else {
+            return false;
+        };
+        let transfers_elsewhere = matches!(
+            decoded.op,
+            Operator::Call { .. }
+                | Operator::CallIndirect { .. }
+                | Operator::CallRef { .. }
+                | Operator::ReturnCall { .. }
+                | Operator::ReturnCallIndirect { .. }
+                | Operator::ReturnCallRef { .. }
+                | Operator::Throw { .. }
+                | Operator::ThrowRef
+                | Operator::Rethrow { .. }
+                | Operator::Delegate { .. }
+                | Operator::Resume { .. }
+                | Operator::ResumeThrow { .. }
+                | Operator::ResumeThrowRef { .. }
+                | Operator::Suspend { .. }
+                | Operator::Switch { .. }
+                | Operator::Unreachable
+        );
+        !transfers_elsewhere
+            && flow
+                .successors(&decoded, self)
+                .is_ok_and(|t| !t.leaves_frame && t.callee_entries.is_empty())
+    }
+
     /// Where one instruction at `pc` can transfer control (the module docs give the landing
     /// rules). The function's control structure is decoded once, on its first query.
     pub fn step_targets(&self, bytes: &[u8], pc: u32) -> Result<StepTargets, BytecodeError> {

@@ -34,8 +34,11 @@ impl<M> Module<M> {
 
 /// One frame of the stack at the current stop, innermost first.
 pub struct Frame<H: Host> {
-    pub handle: H::Frame,
+    /// `None` for a caller taken over from the last stop (see
+    /// [`Debuggee::keep_callers_after_step`]) until a request needs it.
+    handle: RefCell<Option<H::Frame>>,
     pub site: Site,
+    /// `None` when the program's only instance is the frame's (see `Debuggee::sole_instance`).
     pub instance: Option<H::Instance>,
 }
 
@@ -55,6 +58,12 @@ pub struct Debuggee<H: Host> {
     pub stack: Vec<Frame<H>>,
     /// Whether `stack` was read to its end.
     stack_complete: bool,
+    /// Whether `stack` is one activation with every frame in it: each frame is then its
+    /// predecessor's parent, so callers kept after a step can be found again by walking up.
+    stack_is_one_chain: bool,
+    /// The stack at the last stop, kept while the program runs (its frame handles are stale)
+    /// for [`Debuggee::keep_callers_after_step`].
+    previous_stack: Vec<Frame<H>>,
     module_of_instance: HashMap<u64, u32>,
     /// Locals and operand stacks read at this stop, by frame (LLDB asks one local per packet).
     values: RefCell<HashMap<usize, FrameValues>>,
@@ -81,7 +90,11 @@ const MAX_CACHED_READ: usize = 64 * 1024;
 pub enum AccessError {
     NoSuchModule(u32),
     NoMemory(u32),
-    OutOfBounds { offset: u64, len: usize, size: u64 },
+    OutOfBounds {
+        offset: u64,
+        len: usize,
+        size: u64,
+    },
     /// The debuggee is running: the host takes no request until it stops.
     Running,
     Host(HostError),
@@ -152,6 +165,8 @@ impl<H: Host> Debuggee<H> {
             instances: HashMap::new(),
             stack: Vec::new(),
             stack_complete: false,
+            stack_is_one_chain: false,
+            previous_stack: Vec::new(),
             module_of_instance: HashMap::new(),
             values: Default::default(),
             memory: Default::default(),
@@ -162,7 +177,10 @@ impl<H: Host> Debuggee<H> {
 
     fn refresh_instances(&mut self) {
         for instance in self.host.instances() {
-            if let Some(&index) = self.index_by_id.get(&self.host.instance_module_id(&instance)) {
+            if let Some(&index) = self
+                .index_by_id
+                .get(&self.host.instance_module_id(&instance))
+            {
                 self.instances.entry(index).or_insert(instance);
             }
         }
@@ -174,8 +192,13 @@ impl<H: Host> Debuggee<H> {
 
     /// Forgets everything read at the last stop: the program is about to run.
     pub fn forget_stop(&mut self) {
-        self.stack.clear();
+        if !self.stack.is_empty() {
+            let reusable = self.stack_complete && self.stack_is_one_chain;
+            let stack = std::mem::take(&mut self.stack);
+            self.previous_stack = if reusable { stack } else { Vec::new() };
+        }
         self.stack_complete = false;
+        self.stack_is_one_chain = false;
         self.values.get_mut().clear();
         *self.memory.get_mut() = MemoryCache::default();
     }
@@ -246,26 +269,108 @@ impl<H: Host> Debuggee<H> {
         if self.instances.len() < self.modules.len() {
             self.refresh_instances();
         }
-        for exit in self.host.exit_frames() {
+        let sole_instance = self.sole_instance();
+        let exits = self.host.exit_frames();
+        let mut one_chain = exits.len() == 1;
+        for exit in exits {
             let mut next = Some(exit);
             while let Some(frame) = next {
                 if self.stack.len() >= limit {
                     return;
                 }
-                next = self.host.parent_frame(&frame);
-                let instance = self.host.frame_instance(&frame);
-                let module = instance.as_ref().and_then(|i| self.instance_module(i));
-                let (Some(module), Some(pc)) = (module, self.host.frame_pc(&frame)) else {
+                let (instance, module) = if sole_instance {
+                    (None, Some(0))
+                } else {
+                    let instance = self.host.frame_instance(&frame);
+                    let module = instance.as_ref().and_then(|i| self.instance_module(i));
+                    (instance, module)
+                };
+                let found = module.zip(self.host.frame_pc(&frame));
+                // The parent is asked for only when the walk goes on past this frame.
+                let walk_on = found.is_none() || self.stack.len() + 1 < limit;
+                next = if walk_on {
+                    self.host.parent_frame(&frame)
+                } else {
+                    None
+                };
+                let Some((module, pc)) = found else {
+                    one_chain = false;
                     continue;
                 };
                 self.stack.push(Frame {
-                    handle: frame,
+                    handle: RefCell::new(Some(frame)),
                     site: Site { module, pc },
                     instance,
                 });
+                if !walk_on {
+                    return;
+                }
             }
         }
         self.stack_complete = true;
+        self.stack_is_one_chain = one_chain;
+    }
+
+    /// After a step of an instruction that stays in its activation (see
+    /// `ModuleInfo::stays_in_activation`), the program can only have stopped in that activation,
+    /// so its callers are those of the last stop: takes them over under the innermost frame just
+    /// read (the caller checked that it is where the step could land). Walking the stack costs
+    /// two host requests per frame, and LLDB asks for the whole stack at every stop; the callers'
+    /// handles are fetched only if a request needs them. Returns false, changing nothing, unless
+    /// the last stop's whole stack is known and only the innermost frame has been read since.
+    pub fn keep_callers_after_step(&mut self) -> bool {
+        if self.stack.len() != 1 || self.previous_stack.is_empty() {
+            return false;
+        }
+        let callers = std::mem::take(&mut self.previous_stack).into_iter().skip(1);
+        for mut caller in callers {
+            *caller.handle.get_mut() = None;
+            self.stack.push(caller);
+        }
+        self.stack_complete = true;
+        self.stack_is_one_chain = true;
+        true
+    }
+
+    /// Runs `f` on frame `frame`'s handle, first walking up from the nearest known frame to fetch
+    /// a caller kept from the last stop. A walked frame whose pc differs from the kept one means
+    /// the stack is not what was assumed: nothing is read from it (logged, as it is a bug).
+    fn with_frame<R>(&self, frame: usize, f: impl FnOnce(&H::Frame) -> R) -> Option<R> {
+        let known = (0..=frame).rev().find(|&i| {
+            self.stack
+                .get(i)
+                .is_some_and(|fr| fr.handle.borrow().is_some())
+        })?;
+        for i in known + 1..=frame {
+            let parent = {
+                let child = self.stack[i - 1].handle.borrow();
+                self.host.parent_frame(child.as_ref()?)?
+            };
+            let expected = self.stack[i].site.pc;
+            if self.host.frame_pc(&parent) != Some(expected) {
+                log::warn!("frame {i} is not at {expected:#x} as kept from the last stop");
+                return None;
+            }
+            *self.stack[i].handle.borrow_mut() = Some(parent);
+        }
+        let handle = self.stack.get(frame)?.handle.borrow();
+        Some(f(handle.as_ref()?))
+    }
+
+    /// Whether the program is one module with one instance (a core module run by `wasmtime
+    /// run`), so that every frame is in that instance: one request then spares asking each frame
+    /// for its instance, a round trip into Wasmtime per frame at every stop. Asked at every stop,
+    /// since an embedder may instantiate a module again at any time.
+    fn sole_instance(&mut self) -> bool {
+        if self.modules.len() != 1 {
+            return false;
+        }
+        let mut all = self.host.instances();
+        if all.len() != 1 {
+            return false;
+        }
+        self.instances.insert(0, all.remove(0));
+        true
     }
 
     /// The protocol index of an instance's module, remembered per instance: every stop asks it
@@ -275,7 +380,9 @@ impl<H: Host> Debuggee<H> {
         if let Some(&module) = self.module_of_instance.get(&id) {
             return Some(module);
         }
-        let module = *self.index_by_id.get(&self.host.instance_module_id(instance))?;
+        let module = *self
+            .index_by_id
+            .get(&self.host.instance_module_id(instance))?;
         self.module_of_instance.insert(id, module);
         Some(module)
     }
@@ -346,27 +453,50 @@ impl<H: Host> Debuggee<H> {
         offset: u64,
         len: usize,
     ) -> Result<Vec<u8>, AccessError> {
-        let instance = self.memory_range(module, offset, len)?;
         if len == 0 || len > MAX_CACHED_READ {
+            let instance = self.memory_range(module, offset, len)?;
             return self
                 .host
                 .read_memory(instance, offset, len as u64)
                 .map_err(AccessError::Host);
         }
-        let end = offset + len as u64;
+        let end = offset
+            .checked_add(len as u64)
+            .ok_or(AccessError::OutOfBounds {
+                offset,
+                len,
+                size: 0,
+            })?;
         let (first, last) = (offset / PAGE, (end - 1) / PAGE);
-        let missing = (first..=last).any(|p| !self.memory.borrow().pages.contains_key(&(module, p)));
+        let missing =
+            (first..=last).any(|p| !self.memory.borrow().pages.contains_key(&(module, p)));
         if missing {
-            // One host read for the whole span; the last page is short if the memory ends
-            // inside it (custom page sizes).
-            let span_end = ((last + 1) * PAGE).min(self.memory_size(module)?);
-            let span = self
-                .host
-                .read_memory(instance, first * PAGE, span_end - first * PAGE)
-                .map_err(AccessError::Host)?;
+            let instance = self
+                .instance_of(module)
+                .ok_or(AccessError::NoMemory(module))?;
+            // Whole pages are read without first asking the memory's size, a host request of its
+            // own: with Wasm's 64 KiB pages a 4 KiB page is wholly inside the memory or wholly
+            // outside. Only a failed read asks, to say why, or to read the end of a memory with
+            // custom (smaller) pages, which may end inside a cached page.
+            let span =
+                match self
+                    .host
+                    .read_memory(instance, first * PAGE, (last + 1 - first) * PAGE)
+                {
+                    Ok(span) => span,
+                    Err(_) => {
+                        let instance = self.memory_range(module, offset, len)?;
+                        let span_end = ((last + 1) * PAGE).min(self.memory_size(module)?);
+                        self.host
+                            .read_memory(instance, first * PAGE, span_end - first * PAGE)
+                            .map_err(AccessError::Host)?
+                    }
+                };
             let mut cache = self.memory.borrow_mut();
             for (i, page) in span.chunks(PAGE as usize).enumerate() {
-                cache.pages.insert((module, first + i as u64), page.to_vec());
+                cache
+                    .pages
+                    .insert((module, first + i as u64), page.to_vec());
             }
         }
         let cache = self.memory.borrow();
@@ -376,11 +506,20 @@ impl<H: Host> Debuggee<H> {
                 .pages
                 .get(&(module, p))
                 .ok_or_else(|| AccessError::Host(HostError("short memory read".into())))?;
-            let from = if p == first { (offset - p * PAGE) as usize } else { 0 };
-            let to = if p == last { (end - p * PAGE) as usize } else { page.len() };
-            out.extend_from_slice(page.get(from..to).ok_or_else(|| {
-                AccessError::Host(HostError("short memory read".into()))
-            })?);
+            let from = if p == first {
+                (offset - p * PAGE) as usize
+            } else {
+                0
+            };
+            let to = if p == last {
+                (end - p * PAGE) as usize
+            } else {
+                page.len()
+            };
+            out.extend_from_slice(
+                page.get(from..to)
+                    .ok_or_else(|| AccessError::Host(HostError("short memory read".into())))?,
+            );
         }
         Ok(out)
     }
@@ -388,7 +527,10 @@ impl<H: Host> Debuggee<H> {
     pub fn write_memory(&self, module: u32, offset: u64, data: &[u8]) -> Result<(), AccessError> {
         let instance = self.memory_range(module, offset, data.len())?;
         // Whatever was read of this memory may now be stale.
-        self.memory.borrow_mut().pages.retain(|&(m, _), _| m != module);
+        self.memory
+            .borrow_mut()
+            .pages
+            .retain(|&(m, _), _| m != module);
         self.host
             .write_memory(instance, offset, data)
             .map_err(AccessError::Host)
@@ -396,29 +538,42 @@ impl<H: Host> Debuggee<H> {
 
     /// Frame `frame`'s locals, read from the host once per stop.
     pub fn locals(&self, frame: usize) -> Option<Vec<Value>> {
-        let handle = &self.stack.get(frame)?.handle;
+        if let Some(known) = self
+            .values
+            .borrow()
+            .get(&frame)
+            .and_then(|v| v.locals.clone())
+        {
+            return known;
+        }
+        let locals = self.with_frame(frame, |handle| self.host.locals(handle))?;
         let mut values = self.values.borrow_mut();
-        let entry = values.entry(frame).or_default();
-        entry
-            .locals
-            .get_or_insert_with(|| self.host.locals(handle))
-            .clone()
+        values.entry(frame).or_default().locals = Some(locals.clone());
+        locals
     }
 
     /// Frame `frame`'s operand stack, bottom first, read from the host once per stop.
     pub fn operand_stack(&self, frame: usize) -> Option<Vec<Value>> {
-        let handle = &self.stack.get(frame)?.handle;
+        if let Some(known) = self
+            .values
+            .borrow()
+            .get(&frame)
+            .and_then(|v| v.operands.clone())
+        {
+            return known;
+        }
+        let operands = self.with_frame(frame, |handle| self.host.operand_stack(handle))?;
         let mut values = self.values.borrow_mut();
-        let entry = values.entry(frame).or_default();
-        entry
-            .operands
-            .get_or_insert_with(|| self.host.operand_stack(handle))
-            .clone()
+        values.entry(frame).or_default().operands = Some(operands.clone());
+        operands
     }
 
     pub fn global(&self, frame: usize, index: u32) -> Option<Value> {
         let instance = match self.stack.get(frame) {
-            Some(f) => f.instance.as_ref()?,
+            Some(f) => f
+                .instance
+                .as_ref()
+                .or_else(|| self.instances.get(&f.site.module))?,
             // No frame yet (initial stop): the primary module's globals.
             None if frame == 0 => self.instances.get(&0)?,
             None => return None,
@@ -428,14 +583,18 @@ impl<H: Host> Debuggee<H> {
 
     /// Plants a host breakpoint. Only the core calls this, and only while the program is paused.
     pub fn add_breakpoint(&self, site: Site) -> Result<(), AccessError> {
-        let m = self.module(site.module).ok_or(AccessError::NoSuchModule(site.module))?;
+        let m = self
+            .module(site.module)
+            .ok_or(AccessError::NoSuchModule(site.module))?;
         self.host
             .add_breakpoint(&m.handle, site.pc)
             .map_err(AccessError::Host)
     }
 
     pub fn remove_breakpoint(&self, site: Site) -> Result<(), AccessError> {
-        let m = self.module(site.module).ok_or(AccessError::NoSuchModule(site.module))?;
+        let m = self
+            .module(site.module)
+            .ok_or(AccessError::NoSuchModule(site.module))?;
         self.host
             .remove_breakpoint(&m.handle, site.pc)
             .map_err(AccessError::Host)
@@ -500,14 +659,19 @@ mod tests {
         // Across a page boundary, then inside the pages already read.
         assert_eq!(debuggee.read_memory(0, 4094, 4).unwrap(), [0, 0, 0, 0]);
         assert_eq!(debuggee.read_memory(0, 4090, 2000).unwrap().len(), 2000);
-        // Size once, the first page span once, the page before it once.
-        assert_eq!(debuggee.host.state.borrow().requests - before, 3);
+        // The first page once, the page before it once; the size is not needed.
+        assert_eq!(debuggee.host.state.borrow().requests - before, 2);
         debuggee.write_memory(0, 5000, b"X").unwrap();
         assert_eq!(debuggee.read_memory(0, 5000, 2).unwrap(), b"Xb");
         assert!(debuggee.read_memory(0, 65535, 2).is_err());
         debuggee.refresh_stack();
         let before = debuggee.host.state.borrow().requests;
         assert_eq!(debuggee.read_memory(0, 5000, 2).unwrap(), b"Xb");
-        assert_eq!(debuggee.host.state.borrow().requests - before, 2);
+        assert_eq!(debuggee.host.state.borrow().requests - before, 1);
+        // Past the end: the failed read asks the size, to say so.
+        match debuggee.read_memory(0, 65534, 4) {
+            Err(AccessError::OutOfBounds { size: 65536, .. }) => {}
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -122,7 +122,11 @@ impl<H: Host> Debugger<H> {
     /// Each frame's shown address, innermost first; before the program starts, where it will.
     pub fn call_stack(&self) -> Vec<u64> {
         if self.debuggee.stack.is_empty() {
-            return self.current_site().map(|s| self.frame_addr(s)).into_iter().collect();
+            return self
+                .current_site()
+                .map(|s| self.frame_addr(s))
+                .into_iter()
+                .collect();
         }
         self.debuggee
             .stack

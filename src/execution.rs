@@ -73,6 +73,8 @@ pub enum RunState<P> {
         watch_step: Option<Watchpoint>,
         /// Where and at what stack depth the program resumed, when its whole stack was known.
         from: Option<(Site, usize)>,
+        /// A step of an instruction that stays in its activation: it ends under the same callers.
+        step_stays_in_frame: bool,
     },
     Finished,
 }
@@ -126,7 +128,7 @@ impl<H: Host> Debugger<H> {
         if self.options.host_step && request == ResumeRequest::Step {
             log::debug!("resume Step with the host's single-step");
             self.breakpoints.clear_step();
-            self.start(ResumeMode::SingleStep, None);
+            self.start(ResumeMode::SingleStep, None, false);
             return None;
         }
         if request == ResumeRequest::Continue
@@ -153,7 +155,8 @@ impl<H: Host> Debugger<H> {
         };
         log::debug!("resume {request:?} plan={plan:?}");
         self.breakpoints.set_step(plan);
-        self.start(ResumeMode::Continue, None);
+        let stays_in_frame = request == ResumeRequest::Step && self.top_stays_in_activation();
+        self.start(ResumeMode::Continue, None, stays_in_frame);
         None
     }
 
@@ -165,11 +168,16 @@ impl<H: Host> Debugger<H> {
                 self.exit = Some(End::Trapped(signal));
             }
             self.breakpoints.clear_step();
-            self.start(ResumeMode::Continue, None);
+            self.start(ResumeMode::Continue, None, false);
         }
     }
 
-    fn start(&mut self, mode: ResumeMode, watch_step: Option<Watchpoint>) {
+    fn start(
+        &mut self,
+        mode: ResumeMode,
+        watch_step: Option<Watchpoint>,
+        step_stays_in_frame: bool,
+    ) {
         let stack = &self.debuggee.stack;
         let from = stack
             .first()
@@ -185,6 +193,7 @@ impl<H: Host> Debugger<H> {
             interrupt_requested: false,
             watch_step,
             from,
+            step_stays_in_frame,
         };
     }
 
@@ -215,6 +224,7 @@ impl<H: Host> Debugger<H> {
             interrupt_requested,
             watch_step,
             from,
+            step_stays_in_frame,
         } = std::mem::take(&mut self.run)
         else {
             return Outcome::Running;
@@ -235,7 +245,7 @@ impl<H: Host> Debugger<H> {
                 self.debuggee.refresh_stack();
                 Verdict::Report(Stop::StepDone)
             }
-            HostEvent::Breakpoint => self.on_breakpoint(watch_step, from),
+            HostEvent::Breakpoint => self.on_breakpoint(watch_step, from, step_stays_in_frame),
             HostEvent::Trap => {
                 self.debuggee.refresh_stack();
                 if let Some(status) = self.exit_call_status() {
@@ -262,7 +272,7 @@ impl<H: Host> Debugger<H> {
         };
         match verdict {
             Verdict::Resume { watch_step } => {
-                self.start(ResumeMode::Continue, watch_step);
+                self.start(ResumeMode::Continue, watch_step, false);
                 // A pending interrupt still wants its stop.
                 if let RunState::Running {
                     interrupt_requested: asked,
@@ -299,27 +309,48 @@ impl<H: Host> Debugger<H> {
         &mut self,
         watch_step: Option<Watchpoint>,
         from: Option<(Site, usize)>,
+        step_stays_in_frame: bool,
     ) -> Verdict {
+        // A step that cannot leave its activation and landed where it could end did not change
+        // the callers: keep them rather than walk the whole stack again.
+        let kept_callers = step_stays_in_frame
+            && self.debuggee.refresh_top().is_some_and(|here| {
+                let targets = self.breakpoints.step_targets();
+                self.slip_sources(here)
+                    .iter()
+                    .any(|s| targets.iter().any(|t| t.site == *s))
+            })
+            && self.debuggee.keep_callers_after_step();
         // A watched instruction whose access misses every watched range is by far the most
         // frequent stop while a watchpoint is set: decide it from the innermost frame alone.
         // (Without watchpoints that look would only read the innermost frame twice.)
         if watch_step.is_none()
             && self.breakpoints.watch_site_count() > 0
-            && let Some(site) = self.debuggee.refresh_top()
+            && let Some(site) = match self.debuggee.stack.first() {
+                Some(frame) => Some(frame.site),
+                None => self.debuggee.refresh_top(),
+            }
         {
             let only_watch = self.breakpoints.is_watch_site(site)
                 && !self.breakpoints.has_user(site)
-                && !self.breakpoints.step_targets().iter().any(|t| t.site == site);
+                && !self
+                    .breakpoints
+                    .step_targets()
+                    .iter()
+                    .any(|t| t.site == site);
             if only_watch && self.watch_hit(site).is_none() {
                 return Verdict::Resume { watch_step: None };
             }
         }
-        self.debuggee.refresh_stack();
+        if !kept_callers {
+            self.debuggee.refresh_stack();
+        }
         let Some(top) = self.debuggee.stack.first() else {
             return Verdict::Resume { watch_step };
         };
         let depth = self.debuggee.stack.len();
         let here = top.site;
+        self.breakpoints.confirm_exact(here);
         let mut sites = self.slip_sources(here);
         let alias_of = self.breakpoints.user_alias_of(here);
         sites.extend(alias_of);
@@ -365,11 +396,20 @@ impl<H: Host> Debugger<H> {
             }
             Hit::User => Verdict::Report(Stop::Breakpoint),
             Hit::Spurious => {
-                let known = sites.iter().any(|s| {
-                    self.breakpoints.has_user(*s)
-                        || self.breakpoints.is_watch_site(*s)
-                        || self.breakpoints.step_targets().iter().any(|t| t.site == *s)
-                });
+                let lingering: Vec<Site> = sites
+                    .iter()
+                    .copied()
+                    .filter(|s| self.breakpoints.is_lingering(*s))
+                    .collect();
+                for site in &lingering {
+                    self.breakpoints.evict(*site);
+                }
+                let known = !lingering.is_empty()
+                    || sites.iter().any(|s| {
+                        self.breakpoints.has_user(*s)
+                            || self.breakpoints.is_watch_site(*s)
+                            || self.breakpoints.step_targets().iter().any(|t| t.site == *s)
+                    });
                 if known {
                     Verdict::Resume { watch_step }
                 } else if self.breakpoints.stepping() {
@@ -476,6 +516,18 @@ impl<H: Host> Debugger<H> {
         sites
     }
 
+    /// Whether the innermost frame's next instruction stays in its activation (see
+    /// `ModuleInfo::stays_in_activation`).
+    fn top_stays_in_activation(&self) -> bool {
+        let Some(top) = self.debuggee.stack.first().map(|f| f.site) else {
+            return false;
+        };
+        self.debuggee
+            .module(top.module)
+            .and_then(|m| Some(m.info.as_ref()?.stays_in_activation(&m.bytes, top.pc)))
+            .unwrap_or(false)
+    }
+
     /// If the innermost frame trapped calling the host's exit (WASI `proc_exit`, or
     /// `wasi:cli/exit` in a component's adapter), the status it passed: the i32 on top of the
     /// operand stack.
@@ -524,7 +576,9 @@ impl<H: Host> Debugger<H> {
 enum Verdict {
     Report(Stop),
     /// Resume silently, keeping a watched access being stepped over.
-    Resume { watch_step: Option<Watchpoint> },
+    Resume {
+        watch_step: Option<Watchpoint>,
+    },
 }
 
 fn refuse_step(why: String) -> Stop {

@@ -51,6 +51,8 @@ pub struct FakeState {
     pub edits: Vec<Edit>,
     /// Requests made through the trait (resumptions included).
     pub requests: usize,
+    /// Of those, steps up the call stack (`parent_frame`).
+    pub parent_requests: usize,
     pub resumptions: Vec<ResumeMode>,
     running: bool,
 }
@@ -157,12 +159,18 @@ impl Host for FakeHost {
 
     fn read_memory(&self, instance: &u32, offset: u64, len: u64) -> Result<Vec<u8>, HostError> {
         let state = self.request();
-        let memory = state.memories.get(*instance as usize).ok_or(missing("memory"))?;
+        let memory = state
+            .memories
+            .get(*instance as usize)
+            .ok_or(missing("memory"))?;
         let start = usize::try_from(offset).map_err(|_| missing("address"))?;
         let end = start
             .checked_add(usize::try_from(len).map_err(|_| missing("address"))?)
             .ok_or(missing("address"))?;
-        memory.get(start..end).map(<[u8]>::to_vec).ok_or(missing("address"))
+        memory
+            .get(start..end)
+            .map(<[u8]>::to_vec)
+            .ok_or(missing("address"))
     }
 
     fn write_memory(&self, instance: &u32, offset: u64, data: &[u8]) -> Result<(), HostError> {
@@ -189,7 +197,9 @@ impl Host for FakeHost {
     }
 
     fn parent_frame(&self, frame: &usize) -> Option<usize> {
-        (frame + 1 < self.request().stack.len()).then_some(frame + 1)
+        let mut state = self.request();
+        state.parent_requests += 1;
+        (frame + 1 < state.stack.len()).then_some(frame + 1)
     }
 
     fn frame_instance(&self, frame: &usize) -> Option<u32> {

@@ -451,7 +451,7 @@ pub fn format_stats(memory_bytes: Option<u64>) -> String {
 pub fn format_breakpoints(
     user: &[(Site, UserBreakpoint)],
     step: &[StepTarget],
-    planted: &[Site],
+    planted: &[(Site, bool)],
     pending: &Edits,
     label: &dyn Fn(Site) -> Option<String>,
 ) -> String {
@@ -493,8 +493,14 @@ pub fn format_breakpoints(
         out.push_str("planted in Wasmtime: none\n");
     } else {
         let _ = writeln!(out, "planted in Wasmtime ({}):", planted.len());
-        for site in planted {
-            let _ = writeln!(out, "  {}", site_text(*site));
+        for &(site, lingering) in planted {
+            // Removing costs a recompilation, so the stub leaves these until they are hit.
+            let note = if lingering {
+                "  (no longer wanted; removed once the program stops there)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {}{note}", site_text(site));
         }
     }
     // Edits reach Wasmtime just before the program resumes, as one net change.
@@ -744,7 +750,12 @@ mod tests {
                 site: site(0x30),
                 depth: 2,
             }],
-            &[site(0x10), site(0x20), site(0x30)],
+            &[
+                (site(0x10), false),
+                (site(0x20), false),
+                (site(0x30), false),
+                (site(0x50), true),
+            ],
             &Edits {
                 add: vec![site(0x40)],
                 remove: vec![site(0x30)],
@@ -765,7 +776,11 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("planted in Wasmtime (3):"), "{text}");
+        assert!(text.contains("planted in Wasmtime (4):"), "{text}");
+        assert!(
+            text.contains("  0x4000000000000050  module 0 +0x50  (no longer wanted; removed once the program stops there)\n"),
+            "{text}"
+        );
         assert!(
             text.ends_with(
                 "to plant when the program resumes (1):\n  0x4000000000000040  module 0 +0x40\n\

@@ -36,7 +36,13 @@ pub fn frame_bytes(payload: &[u8]) -> Vec<u8> {
 pub fn error_reply(text: &str) -> Vec<u8> {
     let clean: String = text
         .chars()
-        .map(|c| if matches!(c, '$' | '#' | '}' | '*') || c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if matches!(c, '$' | '#' | '}' | '*') || c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     frame(&format!("E.{clean}"))
 }
@@ -282,7 +288,6 @@ impl gdbstub::conn::Connection for ReplyBuffer {
 mod tests {
     use super::*;
 
-
     fn naive(data: &[u8]) -> Vec<u8> {
         let mut payload = Vec::new();
         for &b in data {
@@ -369,7 +374,6 @@ mod tests {
     }
 
     // ---- stop replies
-
 
     fn packet(payload: &str) -> Vec<u8> {
         let sum = payload.bytes().fold(0u8, |a, b| a.wrapping_add(b));

@@ -90,7 +90,8 @@ impl<'c, H: Host> Session<'c, H> {
 
     /// Whether the session waits for the running program (as opposed to the client alone).
     pub fn waits_for_program(&self) -> bool {
-        matches!(self.machine, Some(GdbStubStateMachine::Running(_))) && self.target.core.is_running()
+        matches!(self.machine, Some(GdbStubStateMachine::Running(_)))
+            && self.target.core.is_running()
     }
 
     /// Whether a pending interrupt has not been explained to the client yet.
@@ -116,16 +117,17 @@ impl<'c, H: Host> Session<'c, H> {
                     let end = match inner.get_reason() {
                         DisconnectReason::Kill => SessionEnd::Killed,
                         DisconnectReason::Disconnect => SessionEnd::Detached,
-                        DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_) => {
-                            SessionEnd::Exited
-                        }
+                        DisconnectReason::TargetExited(_)
+                        | DisconnectReason::TargetTerminated(_) => SessionEnd::Exited,
                     };
                     self.machine = Some(GdbStubStateMachine::Disconnected(inner));
                     return Some(end);
                 }
                 GdbStubStateMachine::CtrlCInterrupt(inner) => {
                     self.target.core.interrupt();
-                    match inner.interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>) {
+                    match inner
+                        .interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>)
+                    {
                         Ok(m) => m,
                         Err(_) => return Some(SessionEnd::ConnectionLost),
                     }
@@ -136,7 +138,9 @@ impl<'c, H: Host> Session<'c, H> {
                         None => None,
                     };
                     let immediate = match immediate {
-                        None if self.target.core.finished() => Some(Outcome::Exited(End::Status(0))),
+                        None if self.target.core.finished() => {
+                            Some(Outcome::Exited(End::Status(0)))
+                        }
                         other => other,
                     };
                     match immediate {
@@ -208,7 +212,10 @@ impl<'c, H: Host> Session<'c, H> {
         let mut fields = Vec::new();
         if self.threads_in_stop_reply {
             fields.push(("threads", format!("{:x}", THREAD.get())));
-            fields.push(("thread-pcs", format!("{:x}", self.target.core.reported_pc())));
+            fields.push((
+                "thread-pcs",
+                format!("{:x}", self.target.core.reported_pc()),
+            ));
         }
         match stop {
             Stop::StepRefused(why) => {
@@ -253,7 +260,8 @@ impl<'c, H: Host> Session<'c, H> {
                     .append_with(|out| target.binary_read_reply(addr, len, out));
             }
             Packet::MemoryRegionInfo(addr) => {
-                self.replies.push_raw(&self.target.memory_region_reply(addr));
+                self.replies
+                    .push_raw(&self.target.memory_region_reply(addr));
             }
             Packet::ListThreadsInStopReply => {
                 self.threads_in_stop_reply = true;
@@ -279,7 +287,9 @@ impl<'c, H: Host> Session<'c, H> {
                 // The interrupt is handled first; the byte still belongs to the next packet.
                 GdbStubStateMachine::CtrlCInterrupt(inner) => {
                     self.target.core.interrupt();
-                    match inner.interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>) {
+                    match inner
+                        .interrupt_handled(&mut self.target, None::<MultiThreadStopReason<u64>>)
+                    {
                         Ok(GdbStubStateMachine::Idle(inner)) => {
                             inner.incoming_data(&mut self.target, byte)
                         }
@@ -329,10 +339,12 @@ impl<'c, H: Host> Session<'c, H> {
         }
         for byte in setup {
             machine = match machine {
-                GdbStubStateMachine::Idle(inner) => match inner.incoming_data(&mut self.target, byte) {
-                    Ok(m) => m,
-                    Err(_) => return false,
-                },
+                GdbStubStateMachine::Idle(inner) => {
+                    match inner.incoming_data(&mut self.target, byte) {
+                        Ok(m) => m,
+                        Err(_) => return false,
+                    }
+                }
                 GdbStubStateMachine::Running(inner) => {
                     match inner.incoming_data(&mut self.target, byte) {
                         Ok(m) => m,
@@ -499,7 +511,10 @@ mod tests {
         host.then(HostEvent::Breakpoint, at(first + 1));
         let mut core = Debugger::new(host, CoreOptions::default());
         let mut session = start(&mut core);
-        assert_eq!(exchange(&mut session, &format!("Z0,{},1", addr(first + 1))), "$OK#9a");
+        assert_eq!(
+            exchange(&mut session, &format!("Z0,{},1", addr(first + 1))),
+            "$OK#9a"
+        );
         assert!(exchange(&mut session, "vCont;c").starts_with("$T05"));
         let before = session.core().debuggee.host.state.borrow().requests;
         // What LLDB asks at a stop, twice over.
@@ -524,7 +539,10 @@ mod tests {
         let mut core = Debugger::new(host, CoreOptions::default());
         let mut session = start(&mut core);
         assert_eq!(exchange(&mut session, "QListThreadsInStopReply"), "$OK#9a");
-        assert_eq!(exchange(&mut session, &format!("Z0,{},1", addr(first + 1))), "$OK#9a");
+        assert_eq!(
+            exchange(&mut session, &format!("Z0,{},1", addr(first + 1))),
+            "$OK#9a"
+        );
         let stop = exchange(&mut session, "vCont;c");
         assert!(
             stop.contains(&format!("threads:1;thread-pcs:{};", addr(first + 1))),
@@ -552,7 +570,10 @@ mod tests {
         let (bytes, _) = module(4);
         let mut core = Debugger::new(FakeHost::new(vec![bytes]), CoreOptions::default());
         let mut session = start(&mut core);
-        assert_eq!(reason(&exchange(&mut session, "Z0,0,1")), "0x0 is not a code address");
+        assert_eq!(
+            reason(&exchange(&mut session, "Z0,0,1")),
+            "0x0 is not a code address"
+        );
         let why = reason(&exchange(&mut session, &format!("Z0,{},1", addr(0))));
         assert!(why.contains("not inside a function body"), "{why}");
         let why = reason(&exchange(&mut session, &format!("M{},1:00", addr(0))));
@@ -566,15 +587,22 @@ mod tests {
         let (bytes, first) = module(MAX_BREAKPOINTS + 1);
         let mut core = Debugger::new(FakeHost::new(vec![bytes]), CoreOptions::default());
         for i in 0..MAX_BREAKPOINTS as u32 {
-            core.add_breakpoint(crate::addr::code_addr(0, first + i)).unwrap();
+            core.add_breakpoint(crate::addr::code_addr(0, first + i))
+                .unwrap();
         }
-        let refused = core.add_breakpoint(crate::addr::code_addr(0, first + MAX_BREAKPOINTS as u32));
+        let refused =
+            core.add_breakpoint(crate::addr::code_addr(0, first + MAX_BREAKPOINTS as u32));
         assert!(refused.unwrap_err().0.contains("too many breakpoints"));
         // Planting one that exists is not a new one.
-        core.add_breakpoint(crate::addr::code_addr(0, first)).unwrap();
+        core.add_breakpoint(crate::addr::code_addr(0, first))
+            .unwrap();
         let mut session = start(&mut core);
         for i in 0..MAX_WATCHPOINTS as u64 {
-            let addr = crate::addr::Location::Memory { module: 0, offset: 16 * i as u32 }.encode();
+            let addr = crate::addr::Location::Memory {
+                module: 0,
+                offset: 16 * i as u32,
+            }
+            .encode();
             assert_eq!(exchange(&mut session, &format!("Z2,{addr:x},4")), "$OK#9a");
         }
         let why = reason(&exchange(&mut session, "Z2,ffff0,4"));
@@ -582,26 +610,81 @@ mod tests {
     }
 
     #[test]
-    fn a_step_plants_its_successor_and_the_next_resumption_lifts_it() {
+    fn stepping_over_a_breakpoint_costs_no_host_edit_and_lingering_sites_go_when_hit() {
         let (bytes, first) = module(4);
         let host = FakeHost::new(vec![bytes]);
-        // The program is paused at the first nop when the client connects.
         host.state.borrow_mut().stack = at(first);
+        host.then(HostEvent::Breakpoint, at(first));
         host.then(HostEvent::Breakpoint, at(first + 1));
-        host.then(HostEvent::Complete, Vec::new());
+        // The step's successor is still planted: the program stops there, unseen by the client.
+        host.then(HostEvent::Breakpoint, at(first + 1));
+        host.then(HostEvent::Breakpoint, at(first));
         let mut core = Debugger::new(host, CoreOptions::default());
         core.debuggee.refresh_stack();
         let mut session = start(&mut core);
+        let take_edits = |session: &mut Session<'_, FakeHost>| {
+            std::mem::take(&mut session.core().debuggee.host.state.borrow_mut().edits)
+        };
+        let bp = addr(first);
+        assert_eq!(exchange(&mut session, &format!("Z0,{bp},1")), "$OK#9a");
+        assert!(exchange(&mut session, "vCont;c").contains("swbreak"));
+        assert_eq!(take_edits(&mut session), vec![Edit::Add(0, first)]);
+
+        // LLDB's step over its own breakpoint: remove, step, plant again, continue.
+        assert_eq!(exchange(&mut session, &format!("z0,{bp},1")), "$OK#9a");
         let stop = exchange(&mut session, "vCont;s:1");
         assert!(stop.starts_with("$T05"), "{stop}");
         // The pc is expedited (gdbstub run-length encodes its zero bytes).
         let pc = format!("{:02x}", first + 1);
         assert!(stop.contains(&format!(";00:{pc}0")), "{stop}");
-        let edits = std::mem::take(&mut session.core().debuggee.host.state.borrow_mut().edits);
-        assert_eq!(edits, vec![Edit::Add(0, first + 1)]);
-        assert!(exchange(&mut session, "vCont;c").starts_with("$W00"));
-        let edits = std::mem::take(&mut session.core().debuggee.host.state.borrow_mut().edits);
-        assert_eq!(edits, vec![Edit::Remove(0, first + 1)]);
+        assert_eq!(take_edits(&mut session), vec![Edit::Add(0, first + 1)]);
+        assert_eq!(exchange(&mut session, &format!("Z0,{bp},1")), "$OK#9a");
+        let stop = exchange(&mut session, "vCont;c");
+        assert!(
+            stop.contains("swbreak") && stop.contains(&format!(";00:{:02x}0", first)),
+            "{stop}"
+        );
+        assert_eq!(take_edits(&mut session), vec![Edit::Remove(0, first + 1)]);
+    }
+
+    #[test]
+    fn a_step_that_stays_in_its_frame_keeps_the_callers_without_walking_the_stack() {
+        let (bytes, first) = module(4);
+        let host = FakeHost::new(vec![bytes]);
+        // The innermost frame at a nop, under a caller (the same function stands in for it).
+        let with_caller = |pc: u32| {
+            let mut stack = at(pc);
+            stack.push(FakeFrame {
+                module: 0,
+                pc: first + 3,
+                locals: vec![Value::I32(99)],
+                operands: Vec::new(),
+            });
+            stack
+        };
+        host.state.borrow_mut().stack = with_caller(first);
+        host.then(HostEvent::Breakpoint, with_caller(first + 1));
+        let mut core = Debugger::new(host, CoreOptions::default());
+        core.debuggee.refresh_stack();
+        let mut session = start(&mut core);
+        let walked = |session: &mut Session<'_, FakeHost>| {
+            session.core().debuggee.host.state.borrow().parent_requests
+        };
+        let before = walked(&mut session);
+        assert!(exchange(&mut session, "vCont;s:1").starts_with("$T05"));
+        assert_eq!(
+            walked(&mut session),
+            before,
+            "a nop cannot change the callers"
+        );
+        assert!(exchange(&mut session, "qWasmCallStack:1").starts_with("$"));
+        let stack = session.core().call_stack();
+        assert_eq!(stack.len(), 2);
+        assert_eq!(stack[1], crate::addr::code_addr(0, first + 3));
+        // The caller's frame handle is fetched once, when its locals are asked for.
+        assert!(exchange(&mut session, "qWasmLocal:1;0").starts_with("$63"));
+        assert!(exchange(&mut session, "qWasmLocal:1;0").starts_with("$63"));
+        assert_eq!(walked(&mut session), before + 1);
     }
 
     #[test]
@@ -612,7 +695,10 @@ mod tests {
         let mut core = Debugger::new(host, CoreOptions::default());
         let mut session = start(&mut core);
         assert_eq!(exchange(&mut session, "QListThreadsInStopReply"), "$OK#9a");
-        assert_eq!(exchange(&mut session, &format!("Z0,{},1", addr(first + 1))), "$OK#9a");
+        assert_eq!(
+            exchange(&mut session, &format!("Z0,{},1", addr(first + 1))),
+            "$OK#9a"
+        );
         drop(session);
         core.forget_client();
         let session = Session::new(&mut core, ProtocolOptions::default()).unwrap();

@@ -2,6 +2,8 @@
 //! nowhere else).
 
 use crate::host::{Host, HostError, HostEvent, ResumeMode, Value};
+use std::cell::RefCell;
+use std::collections::HashMap;
 use wstd::runtime::AsyncPollable;
 
 wit_bindgen::generate!({
@@ -19,11 +21,38 @@ pub use wit::Debuggee;
 /// Wasmtime's debuggee interface, borrowed for the run.
 pub struct WasmtimeHost<'d> {
     debuggee: &'d Debuggee,
+    /// Memory 0 of each instance (by unique id) and its page size, or why it has none. Both are
+    /// fixed for the instance's life, and each request for them is a round trip to the
+    /// debuggee's thread, made at every stop that reads a variable.
+    memories: RefCell<HashMap<u64, MemoryOrWhyNot>>,
 }
+
+/// An instance's memory 0 with its page size, or the error asking for it gave.
+type MemoryOrWhyNot = Result<(wit::Memory, u64), wit::Error>;
 
 impl<'d> WasmtimeHost<'d> {
     pub fn new(debuggee: &'d Debuggee) -> Self {
-        WasmtimeHost { debuggee }
+        WasmtimeHost {
+            debuggee,
+            memories: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn with_memory<R>(
+        &self,
+        instance: &wit::Instance,
+        f: impl FnOnce(&wit::Memory, u64) -> R,
+    ) -> Result<R, wit::Error> {
+        let mut memories = self.memories.borrow_mut();
+        let entry = memories.entry(instance.unique_id()).or_insert_with(|| {
+            let memory = instance.get_memory(self.debuggee, 0)?;
+            let page_size = memory.page_size_bytes(self.debuggee);
+            Ok((memory, page_size))
+        });
+        match entry {
+            Ok((memory, page_size)) => Ok(f(memory, *page_size)),
+            Err(e) => Err(*e),
+        }
     }
 }
 
@@ -101,11 +130,10 @@ impl Host for WasmtimeHost<'_> {
     }
 
     fn memory_size(&self, instance: &wit::Instance) -> Option<(u64, u64)> {
-        let memory = instance.get_memory(self.debuggee, 0).ok()?;
-        Some((
-            memory.size_bytes(self.debuggee),
-            memory.page_size_bytes(self.debuggee),
-        ))
+        self.with_memory(instance, |memory, page_size| {
+            (memory.size_bytes(self.debuggee), page_size)
+        })
+        .ok()
     }
 
     fn read_memory(
@@ -114,8 +142,11 @@ impl Host for WasmtimeHost<'_> {
         offset: u64,
         len: u64,
     ) -> Result<Vec<u8>, HostError> {
-        let memory = instance.get_memory(self.debuggee, 0).map_err(error)?;
-        memory.get_bytes(self.debuggee, offset, len).map_err(error)
+        self.with_memory(instance, |memory, _| {
+            memory.get_bytes(self.debuggee, offset, len)
+        })
+        .map_err(error)?
+        .map_err(error)
     }
 
     fn write_memory(
@@ -124,8 +155,11 @@ impl Host for WasmtimeHost<'_> {
         offset: u64,
         data: &[u8],
     ) -> Result<(), HostError> {
-        let memory = instance.get_memory(self.debuggee, 0).map_err(error)?;
-        memory.set_bytes(self.debuggee, offset, data).map_err(error)
+        self.with_memory(instance, |memory, _| {
+            memory.set_bytes(self.debuggee, offset, data)
+        })
+        .map_err(error)?
+        .map_err(error)
     }
 
     fn exit_frames(&self) -> Vec<wit::Frame> {

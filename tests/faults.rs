@@ -291,7 +291,8 @@ fn a_second_client_does_not_disturb_the_first_ones_stepping() {
     let finishing = Arc::new(AtomicBool::new(false));
     let refused = Arc::new(AtomicUsize::new(0));
     let background = {
-        let (stop_flag, finishing, refused) = (stop_flag.clone(), finishing.clone(), refused.clone());
+        let (stop_flag, finishing, refused) =
+            (stop_flag.clone(), finishing.clone(), refused.clone());
         thread::spawn(move || {
             while !stop_flag.load(Ordering::Relaxed) {
                 match TcpStream::connect(addr) {

@@ -324,7 +324,10 @@ fn breakpoints_lists_sites_and_conditions() {
     assert!(out.contains("step breakpoints: none"), "{out}");
     // Breakpoint edits reach Wasmtime when the program next runs, as one net change.
     assert!(out.contains("planted in Wasmtime (1):"), "{out}");
-    assert!(out.contains("to plant when the program resumes (2):"), "{out}");
+    assert!(
+        out.contains("to plant when the program resumes (2):"),
+        "{out}"
+    );
 
     assert_eq!(s.client.request(&format!("z0,{ret:x},1")), "OK");
     let out = s.monitor("breakpoints");

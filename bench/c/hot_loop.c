@@ -1,5 +1,5 @@
-// Debuggee for the raw RSP figures of scripts/bench.py (breakpoint-hit cycle,
-// single steps): one small function called from a long loop, so a breakpoint
+// Debuggee for the benchmark's raw RSP figures (benches/bench/raw_rsp.rs: breakpoint-hit
+// cycle, single steps): one small function called from a long loop, so a breakpoint
 // on it is hit as often as the benchmark wants and steps never leave plain
 // guest code for a WASI call. The benchmark kills the run when it is done;
 // the iteration count (argv[1]) only has to outlast the hits and steps.

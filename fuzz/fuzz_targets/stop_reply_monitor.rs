@@ -89,7 +89,8 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let step: Vec<StepTarget> = sites.iter().map(|&site| StepTarget { site, depth: site.pc as usize }).collect();
     let pending = Edits { add: sites.iter().rev().copied().collect(), remove: sites.clone() };
-    let _ = text::format_breakpoints(&user, &step, &sites, &pending, &|s: Site| (s.pc % 2 == 0).then(|| "f+0x0".to_string()));
+    let planted: Vec<(Site, bool)> = sites.iter().map(|&s| (s, s.pc % 3 == 0)).collect();
+    let _ = text::format_breakpoints(&user, &step, &planted, &pending, &|s: Site| (s.pc % 2 == 0).then(|| "f+0x0".to_string()));
     let rows: Vec<MemoryRow> =
         input.globals.iter().map(|&(m, v)| MemoryRow { module: u32::from(m), size: v, page_size: v >> (m % 64) }).collect();
     let _ = text::format_memories(&rows);

@@ -186,9 +186,7 @@ impl<H: Host> MultiThreadBase for GdbTarget<'_, H> {
 
     fn write_addrs(&mut self, start: u64, data: &[u8], _tid: Tid) -> TargetResult<(), Self> {
         match Location::decode(start) {
-            Some(Location::Code(_)) => {
-                self.refuse(Refusal::new("module bytecode is read-only"))
-            }
+            Some(Location::Code(_)) => self.refuse(Refusal::new("module bytecode is read-only")),
             Some(Location::Memory { module, offset }) => {
                 match self.core.write_memory(module, u64::from(offset), data) {
                     Ok(()) => Ok(()),

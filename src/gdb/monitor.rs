@@ -80,7 +80,13 @@ impl<H: Host> GdbTarget<'_, H> {
     }
 
     fn monitor_globals(&self, module: Option<u32>) -> String {
-        let module = module.unwrap_or_else(|| self.core.debuggee.stack.first().map_or(0, |f| f.site.module));
+        let module = module.unwrap_or_else(|| {
+            self.core
+                .debuggee
+                .stack
+                .first()
+                .map_or(0, |f| f.site.module)
+        });
         let Some(m) = self.core.debuggee.module(module) else {
             return format!(
                 "globals: no module {module} (there are {})\nusage: globals [MODULE]\n",
@@ -110,10 +116,11 @@ impl<H: Host> GdbTarget<'_, H> {
     }
 
     fn monitor_disasm(&self, addr: Option<u64>, count: usize) -> String {
-        let Site { module, pc: offset } = match text::resolve_code_addr(addr, self.core.current_pc()) {
-            Ok(site) => site,
-            Err(message) => return message,
-        };
+        let Site { module, pc: offset } =
+            match text::resolve_code_addr(addr, self.core.current_pc()) {
+                Ok(site) => site,
+                Err(message) => return message,
+            };
         let debuggee = &self.core.debuggee;
         let Some(m) = debuggee.module(module) else {
             return format!(
@@ -187,7 +194,12 @@ impl<H: Host> GdbTarget<'_, H> {
             .user_sites()
             .map(|(s, b)| (*s, b.clone()))
             .collect();
-        let planted: Vec<Site> = self.core.breakpoints.planted().iter().copied().collect();
+        let bps = &self.core.breakpoints;
+        let planted: Vec<(Site, bool)> = bps
+            .planted()
+            .iter()
+            .map(|&s| (s, bps.is_lingering(s)))
+            .collect();
         let label = |site: Site| {
             let m = self.core.debuggee.module(site.module)?;
             let info = m.info.as_ref()?;

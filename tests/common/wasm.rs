@@ -13,6 +13,8 @@ pub struct Layout {
     pub start: u32,
     /// The first instruction, after the locals declarations.
     pub entry: u32,
+    /// One past the body's last byte.
+    pub end: u32,
 }
 
 /// Every named defined function's first instruction (after its locals), as a module offset.
@@ -45,6 +47,7 @@ pub fn function_layouts(wasm: &[u8]) -> HashMap<String, Layout> {
                 entries.push(Layout {
                     start: body.range().start as u32,
                     entry: ops.original_position() as u32,
+                    end: body.range().end as u32,
                 });
             }
             Payload::CustomSection(section) => {
