@@ -57,11 +57,8 @@ pub struct Breakpoints {
     /// Instructions that may touch watched memory (see `crate::watchpoints`).
     watch: BTreeSet<Site>,
     planted: BTreeSet<Site>,
-    /// Lingering sites the program stopped at: removed at the next sync.
-    evict: BTreeSet<Site>,
-    /// Remove every lingering site at the next sync (no debugger to step any more).
-    evict_all: bool,
     /// Sites where a breakpoint stopped the program at that very pc: the only ones left to linger.
+    /// Dropping a site from here is what has the next sync remove it once it is unwanted.
     exact: BTreeSet<Site>,
 }
 
@@ -148,7 +145,6 @@ impl Breakpoints {
         self.user.clear();
         self.step.clear();
         self.watch.clear();
-        self.evict_all = true;
         self.exact.clear();
     }
 
@@ -168,13 +164,13 @@ impl Breakpoints {
 
     /// Whether `site` is planted only because removing it was put off (see the module docs).
     pub fn is_lingering(&self, site: Site) -> bool {
-        self.planted.contains(&site) && !self.is_wanted(site)
+        self.planted.contains(&site) && self.exact.contains(&site) && !self.is_wanted(site)
     }
 
     /// The program stopped at a lingering site: remove it before the program runs again.
     pub fn evict(&mut self, site: Site) {
         if self.is_lingering(site) {
-            self.evict.insert(site);
+            self.exact.remove(&site);
         }
     }
 
@@ -200,8 +196,6 @@ impl Breakpoints {
             self.planted.remove(site);
         }
         self.planted.extend(edits.add.iter().copied());
-        self.evict.clear();
-        self.evict_all = false;
         edits
     }
 
@@ -209,14 +203,13 @@ impl Breakpoints {
     pub fn pending(&self) -> Edits {
         let wanted = self.wanted();
         let unwanted: Vec<Site> = self.planted.difference(&wanted).copied().collect();
-        let remove_all = self.evict_all || unwanted.len() > LINGER_LIMIT;
+        let lingering = unwanted.iter().filter(|s| self.exact.contains(s)).count();
+        let remove_all = lingering > LINGER_LIMIT;
         Edits {
             add: wanted.difference(&self.planted).copied().collect(),
             remove: unwanted
                 .into_iter()
-                .filter(|site| {
-                    remove_all || self.evict.contains(site) || !self.exact.contains(site)
-                })
+                .filter(|site| remove_all || !self.exact.contains(site))
                 .collect(),
         }
     }

@@ -462,10 +462,10 @@ impl<H: Host> Debuggee<H> {
         }
         let end = offset
             .checked_add(len as u64)
-            .ok_or(AccessError::OutOfBounds {
+            .ok_or_else(|| AccessError::OutOfBounds {
                 offset,
                 len,
-                size: 0,
+                size: self.memory_size(module).unwrap_or(0),
             })?;
         let (first, last) = (offset / PAGE, (end - 1) / PAGE);
         let missing =
@@ -538,34 +538,37 @@ impl<H: Host> Debuggee<H> {
 
     /// Frame `frame`'s locals, read from the host once per stop.
     pub fn locals(&self, frame: usize) -> Option<Vec<Value>> {
-        if let Some(known) = self
-            .values
-            .borrow()
-            .get(&frame)
-            .and_then(|v| v.locals.clone())
-        {
-            return known;
-        }
-        let locals = self.with_frame(frame, |handle| self.host.locals(handle))?;
-        let mut values = self.values.borrow_mut();
-        values.entry(frame).or_default().locals = Some(locals.clone());
-        locals
+        self.frame_values(frame, |v| &mut v.locals, |host, handle| host.locals(handle))
     }
 
     /// Frame `frame`'s operand stack, bottom first, read from the host once per stop.
     pub fn operand_stack(&self, frame: usize) -> Option<Vec<Value>> {
+        self.frame_values(
+            frame,
+            |v| &mut v.operands,
+            |host, handle| host.operand_stack(handle),
+        )
+    }
+
+    /// One kind of frame `frame`'s values (`slot` of its cache entry), read with `read` once per
+    /// stop. A frame that cannot be reached is not remembered, so a later request tries again.
+    fn frame_values(
+        &self,
+        frame: usize,
+        slot: fn(&mut FrameValues) -> &mut Option<Option<Vec<Value>>>,
+        read: impl FnOnce(&H, &H::Frame) -> Option<Vec<Value>>,
+    ) -> Option<Vec<Value>> {
         if let Some(known) = self
             .values
-            .borrow()
-            .get(&frame)
-            .and_then(|v| v.operands.clone())
+            .borrow_mut()
+            .get_mut(&frame)
+            .and_then(|v| slot(v).clone())
         {
             return known;
         }
-        let operands = self.with_frame(frame, |handle| self.host.operand_stack(handle))?;
-        let mut values = self.values.borrow_mut();
-        values.entry(frame).or_default().operands = Some(operands.clone());
-        operands
+        let values = self.with_frame(frame, |handle| read(&self.host, handle))?;
+        *slot(self.values.borrow_mut().entry(frame).or_default()) = Some(values.clone());
+        values
     }
 
     pub fn global(&self, frame: usize, index: u32) -> Option<Value> {
