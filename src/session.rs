@@ -20,9 +20,12 @@ use gdbstub_arch::wasm::reg::id::WasmRegId;
 /// and reading module images is most of what happens at connect.
 pub const PACKET_BUFFER: usize = 1 << 20;
 
-/// What LLDB shows (as program output) when an interrupt cannot take effect yet.
+/// What LLDB shows (as program output) when an interrupt cannot take effect yet. Wasmtime stops
+/// a program only at an epoch check past its deadline, and `wasmtime serve` resets that deadline
+/// for every request, so a request that ends within one epoch tick (1 ms) runs to its end.
 const INTERRUPT_NOTICE: &str = "wasm-gdbstub: interrupt requested; the program is waiting in the \
-host (for input, a timer or the next request) and stops as soon as it runs WebAssembly again\n";
+host (for input, a timer or the next request) and stops when it next runs WebAssembly past \
+Wasmtime's next epoch tick (a request shorter than a tick may finish first)\n";
 
 /// How a session ended.
 #[derive(Debug, PartialEq, Eq)]
