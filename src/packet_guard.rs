@@ -7,7 +7,7 @@
 //! an error reply and the session goes on. The packets gdbstub 0.7 does not implement come out
 //! parsed, for the session to answer.
 
-use crate::rsp::{checksum, frame};
+use crate::rsp::{checksum, frame, frame_bytes};
 
 /// What to do with the bytes seen so far.
 #[derive(Debug, PartialEq, Eq)]
@@ -119,7 +119,8 @@ impl Guard {
         }
     }
 
-    fn refuse(&self, payload: &str) -> Action {
+    /// Answers the packet itself with `payload`.
+    fn reply(&self, payload: &str) -> Action {
         let mut reply = Vec::new();
         if !self.no_ack {
             reply.push(b'+');
@@ -130,13 +131,13 @@ impl Guard {
 
     fn judge(&mut self) -> Action {
         if self.overflowed {
-            return self.refuse("E.packet too long");
+            return self.reply("E.packet too long");
         }
         let packet = std::mem::take(&mut self.packet);
         // The first `#` ends the body, as for gdbstub: a `#` among the checksum digits must not
         // move the split, or the guard would pass a packet gdbstub then rejects.
         let Some(hash) = packet.iter().position(|&b| b == b'#') else {
-            return self.refuse("E.malformed packet");
+            return self.reply("E.malformed packet");
         };
         let body = &packet[1..hash];
         if hex_byte(&packet[hash + 1..]) != Some(checksum(body)) {
@@ -148,26 +149,38 @@ impl Guard {
                 Action::Reply(b"-".to_vec())
             };
         }
+        if body == b"QThreadSuffixSupported" {
+            return self.reply("OK");
+        }
+        if let Some(unsuffixed) = without_thread_suffix(body) {
+            return match unsuffixed {
+                Some(rest) => {
+                    self.packet = frame_bytes(rest);
+                    self.judge()
+                }
+                None => self.reply("E.no such thread"),
+            };
+        }
         if read_length(body).is_some_and(|len| len > self.max_read) {
-            return self.refuse("E.read too large");
+            return self.reply("E.read too large");
         }
         if names_missing_thread(body) {
-            return self.refuse("E.no such thread");
+            return self.reply("E.no such thread");
         }
         if write_length_mismatch(body) {
-            return self.refuse("E.write data does not match its length");
+            return self.reply("E.write data does not match its length");
         }
         // gdbstub takes `vCont` followed by anything but `;` as an empty action list, which our
         // target treats as "continue": `vContx` would run the program.
         if body.starts_with(b"vCont") && body != b"vCont?" && !body.starts_with(b"vCont;") {
-            return self.refuse("E.malformed vCont");
+            return self.reply("E.malformed vCont");
         }
         if body == b"QStartNoAckMode" {
             self.no_ack = true;
         }
         match parse_answered(body) {
             Some(Ok(answered)) => Action::Answer(answered, packet),
-            Some(Err(why)) => self.refuse(why),
+            Some(Err(why)) => self.reply(why),
             None => Action::Pass(packet),
         }
     }
@@ -245,6 +258,25 @@ fn names_missing_thread(body: &[u8]) -> bool {
             .filter_map(thread_number)
             .any(|n| n != 0 && n != ONLY_THREAD)
     })
+}
+
+/// A register packet (`p`, `P`, `g`, `G`) with the `;thread:<id>;` suffix LLDB adds once
+/// `QThreadSuffixSupported` is answered `OK` (sparing an `Hg` before the registers are read at
+/// every stop): `Some(Some(body without it))`, or `Some(None)` if it names a thread that does
+/// not exist. gdbstub knows no suffix; it reads the one thread there is.
+fn without_thread_suffix(body: &[u8]) -> Option<Option<&[u8]>> {
+    const SUFFIX: &[u8] = b";thread:";
+    if !matches!(body.first(), Some(b'p' | b'P' | b'g' | b'G')) {
+        return None;
+    }
+    let at = body.windows(SUFFIX.len()).rposition(|w| w == SUFFIX)?;
+    let id = &body[at + SUFFIX.len()..];
+    let id = id.strip_suffix(b";").unwrap_or(id);
+    Some(
+        thread_number(id)
+            .is_some_and(|n| n == ONLY_THREAD)
+            .then_some(&body[..at]),
+    )
 }
 
 /// A thread or process id's number; `u64::MAX` if it has more digits than fit, `None` for `-1`
@@ -338,7 +370,7 @@ fn read_length(body: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rsp::frame_bytes;
+
 
     fn guard() -> Guard {
         Guard::new(64, 16)
@@ -353,6 +385,34 @@ mod tests {
         let (a, b) = packet.split_at(5);
         assert!(g.push(a).is_empty());
         assert_eq!(g.push(b), vec![Action::Pass(packet)]);
+    }
+
+    #[test]
+    fn register_packets_lose_lldbs_thread_suffix() {
+        let mut g = guard();
+        g.no_ack = true;
+        assert_eq!(
+            g.push(&frame("QThreadSuffixSupported")),
+            vec![Action::Reply(frame("OK"))]
+        );
+        for (sent, passed) in [
+            ("p0;thread:0001;", "p0"),
+            ("P0=0102030405060708;thread:1;", "P0=0102030405060708"),
+            ("g;thread:0001;", "g"),
+        ] {
+            assert_eq!(g.push(&frame(sent)), vec![Action::Pass(frame(passed))], "{sent}");
+        }
+        assert_eq!(
+            g.push(&frame("p0;thread:0002;")),
+            vec![Action::Reply(frame("E.no such thread"))]
+        );
+        assert_eq!(
+            g.push(&frame("p0;thread:zz;")),
+            vec![Action::Reply(frame("E.no such thread"))]
+        );
+        // Other packets keep what looks like a suffix.
+        let read = frame("qWasmLocal:0;thread:2;");
+        assert_eq!(g.push(&read), vec![Action::Pass(read.clone())]);
     }
 
     #[test]

@@ -249,6 +249,8 @@ pub fn has_python(lldb: &Lldb, cwd: &Path) -> bool {
 /// with the reply it got.
 pub struct PacketLog {
     pub exchanges: Vec<(String, Option<String>)>,
+    /// When each exchange's packet was sent and its reply read (seconds, LLDB's `-T` clock).
+    pub times: Vec<(f64, Option<f64>)>,
 }
 
 impl PacketLog {
@@ -265,20 +267,30 @@ impl PacketLog {
             ))
         })?;
         let mut exchanges: Vec<(String, Option<String>)> = Vec::new();
+        let mut times: Vec<(f64, Option<f64>)> = Vec::new();
         for line in text.lines() {
             // `history[...]` lines replay earlier packets; `+` acks are not packets.
             if line.contains("history[") {
                 continue;
             }
+            let at = line
+                .split_whitespace()
+                .next()
+                .and_then(|t| t.parse::<f64>().ok())
+                .unwrap_or(f64::NAN);
             if let Some(payload) = payload_after(line, "send packet: $") {
                 exchanges.push((payload, None));
+                times.push((at, None));
             } else if let Some(payload) = payload_after(line, "read packet: $")
                 && let Some((_, reply @ None)) = exchanges.last_mut()
             {
                 *reply = Some(payload);
+                if let Some((_, read)) = times.last_mut() {
+                    *read = Some(at);
+                }
             }
         }
-        Ok(PacketLog { exchanges })
+        Ok(PacketLog { exchanges, times })
     }
 
     pub fn sent(&self) -> impl Iterator<Item = &str> {
@@ -290,6 +302,19 @@ impl PacketLog {
         self.sent()
             .position(|p| p.starts_with("vCont;") || p == "c" || p == "s")
             .unwrap_or(self.exchanges.len())
+    }
+
+    /// From the first resume to the last reply: the seconds LLDB waited for replies (the debug
+    /// server's work, the program running, the socket) and the rest (LLDB's own work).
+    pub fn split_after_resume(&self) -> (f64, f64) {
+        let times = &self.times[self.first_resume().min(self.times.len())..];
+        let waited: f64 = times
+            .iter()
+            .filter_map(|(sent, read)| read.map(|read| read - sent))
+            .sum();
+        let start = times.first().map_or(0.0, |t| t.0);
+        let end = times.iter().rev().find_map(|t| t.1).unwrap_or(start);
+        (waited, (end - start - waited).max(0.0))
     }
 
     /// How many packets of each kind were sent after the first resume.
@@ -344,6 +369,14 @@ pub fn kinds_per_stop(
         .collect();
     per.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     per
+}
+
+/// Per-stop seconds waiting for the server and spent in LLDB itself, by difference as for
+/// [`kinds_per_stop`]. Logging slows LLDB alike on both sides; the split is what it shows.
+pub fn time_split_per_stop(more: &PacketLog, fewer: &PacketLog, extra_stops: usize) -> (f64, f64) {
+    let (a, b) = (more.split_after_resume(), fewer.split_after_resume());
+    let per = |more: f64, fewer: f64| (more - fewer) / extra_stops as f64;
+    (per(a.0, b.0), per(a.1, b.1))
 }
 
 /// `5 qWasmLocal, 4 x, ...`: a per-stop breakdown for the report.

@@ -9,8 +9,8 @@ use std::path::Path;
 use crate::common::Debuggee;
 use crate::common::lldb::connect_command;
 use crate::measure::{
-    self, Lldb, PacketLog, Row, Session, describe_kinds, kinds_per_stop, median, progress, stamp,
-    trim_number,
+    self, Lldb, PacketLog, Row, Session, describe_kinds, kinds_per_stop, median, millis, progress,
+    stamp, time_split_per_stop, trim_number,
 };
 use crate::{Context, Report, fail};
 
@@ -50,6 +50,7 @@ pub fn measure(cx: &Context) -> measure::Result<Report> {
     // Packets per stop: two logged sessions per side that differ only in their number of stops.
     let fewer = (stops / 3).max(1);
     let mut per_stop = Vec::new();
+    let mut splits = Vec::new();
     for side in [Side::Native, Side::Wasm] {
         let mut logs = Vec::new();
         for n in [stops, fewer] {
@@ -58,6 +59,7 @@ pub fn measure(cx: &Context) -> measure::Result<Report> {
             logs.push(PacketLog::read(&path)?);
         }
         per_stop.push(kinds_per_stop(&logs[0], &logs[1], stops - fewer));
+        splits.push(time_split_per_stop(&logs[0], &logs[1], stops - fewer));
     }
     let total = |kinds: &[(String, f64)]| kinds.iter().map(|(_, n)| n).sum::<f64>();
     let timing = if cx.python {
@@ -87,6 +89,16 @@ pub fn measure(cx: &Context) -> measure::Result<Report> {
         "Per stop at {FUNCTION}, LLDB 22 sends on Wasm: {}; natively: {}.",
         describe_kinds(&per_stop[1]),
         describe_kinds(&per_stop[0])
+    ));
+    // Where a stop's time goes, from the packet log's clock: what no stub could save is LLDB's.
+    report.notes.push(format!(
+        "Per stop (logged sessions), LLDB waits for replies {} on Wasm and {} natively, and works \
+         {} on Wasm and {} natively: a stub answering instantly would leave the session at {} native.",
+        millis(splits[1].0),
+        millis(splits[0].0),
+        millis(splits[1].1),
+        millis(splits[0].1),
+        measure::ratio(splits[1].1, splits[0].0 + splits[0].1),
     ));
     Ok(report)
 }
