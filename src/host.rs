@@ -72,6 +72,13 @@ impl std::fmt::Display for HostError {
     }
 }
 
+/// Requests of one kind made to the engine, and the time they took.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestTally {
+    pub count: u64,
+    pub micros: u64,
+}
+
 /// The engine's debugging interface. Handles are the engine's own; every request is only valid
 /// while the debuggee is paused (the core guarantees that: Wasmtime 48 ends the whole run if its
 /// debuggee interface is used while a resumption is pending).
@@ -125,4 +132,11 @@ pub trait Host {
     fn finish(&self, pending: Self::Pending) -> Result<HostEvent, HostError>;
     /// Asks a running debuggee to stop at its next chance (an interrupt event).
     fn interrupt(&self);
+
+    /// The requests made since the last call, by kind (with the program's running time between
+    /// a resumption and its event), and starts counting afresh. An engine that does not count
+    /// reports none.
+    fn take_request_tallies(&self) -> Vec<(&'static str, RequestTally)> {
+        Vec::new()
+    }
 }

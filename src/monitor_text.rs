@@ -9,6 +9,7 @@
 
 use crate::addr::{Location, Site};
 use crate::breakpoints::{Edits, StepTarget, UserBreakpoint};
+use crate::host::RequestTally;
 use std::fmt::Write;
 use std::ops::Range;
 
@@ -88,7 +89,8 @@ const COMMANDS: &[Spec] = &[
     Spec {
         name: "stats",
         args: "",
-        about: "the stub's own resource use: its linear memory",
+        about: "the stub's own resource use: its linear memory, and its requests to Wasmtime \
+                (count and time by kind) since the last `stats`",
     },
 ];
 
@@ -435,16 +437,49 @@ pub fn format_globals(header: &str, values: &[GlobalValue], truncated: bool) -> 
     out
 }
 
+/// The tally of the time the program ran between resumptions and events, shown apart from the
+/// requests.
+pub const RUNNING: &str = "(program running)";
+
 /// `stats` output. `memory_bytes`: the component's linear memory, which only grows, so a
 /// long session that keeps growing it is leaking (`None` off wasm32, where there is none).
-pub fn format_stats(memory_bytes: Option<u64>) -> String {
-    match memory_bytes {
+/// `requests`: the requests made to Wasmtime since the last `stats`, by kind.
+pub fn format_stats(memory_bytes: Option<u64>, requests: &[(&str, RequestTally)]) -> String {
+    let mut text = match memory_bytes {
         Some(bytes) => format!(
             "stub memory: {bytes} bytes ({} pages of 64 KiB)\n",
             bytes / 65536
         ),
         None => "stub memory: unknown (not running as a wasm component)\n".to_string(),
+    };
+    let mut rows: Vec<&(&str, RequestTally)> = requests
+        .iter()
+        .filter(|(kind, _)| *kind != RUNNING)
+        .collect();
+    rows.sort_by(|a, b| b.1.micros.cmp(&a.1.micros).then(a.0.cmp(b.0)));
+    let count: u64 = rows.iter().map(|(_, t)| t.count).sum();
+    let micros: u64 = rows.iter().map(|(_, t)| t.micros).sum();
+    let ms = |micros: u64| micros as f64 / 1000.0;
+    text += &format!(
+        "requests to Wasmtime since the last `stats`: {count} in {:.3} ms\n",
+        ms(micros)
+    );
+    for (kind, tally) in rows {
+        text += &format!(
+            "  {kind:<18} {:>8} {:>11.3} ms {:>8.1} us each\n",
+            tally.count,
+            ms(tally.micros),
+            tally.micros as f64 / tally.count.max(1) as f64
+        );
     }
+    if let Some((_, running)) = requests.iter().find(|(kind, _)| *kind == RUNNING) {
+        text += &format!(
+            "program running: {} resumptions, {:.3} ms from resumption to event\n",
+            running.count,
+            ms(running.micros)
+        );
+    }
+    text
 }
 
 /// `breakpoints` output. `label` names a site's function when it can (e.g. `app.wasm`fact+0x12`).
@@ -556,8 +591,34 @@ mod tests {
         assert_eq!(parse(b"Stats"), Ok(Command::Stats));
         assert!(parse(b"stats now").is_err());
         assert_eq!(
-            format_stats(Some(3 * 65536)),
-            "stub memory: 196608 bytes (3 pages of 64 KiB)\n"
+            format_stats(Some(3 * 65536), &[]),
+            "stub memory: 196608 bytes (3 pages of 64 KiB)\n\
+             requests to Wasmtime since the last `stats`: 0 in 0.000 ms\n"
+        );
+    }
+
+    #[test]
+    fn stats_list_requests_by_time_and_running_apart() {
+        let tally = |count, micros| RequestTally { count, micros };
+        let text = format_stats(
+            None,
+            &[
+                ("get-pc", tally(16, 96)),
+                (RUNNING, tally(2, 500)),
+                ("add-breakpoint", tally(1, 230)),
+            ],
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1],
+            "requests to Wasmtime since the last `stats`: 17 in 0.326 ms"
+        );
+        assert!(lines[2].starts_with("  add-breakpoint") && lines[2].ends_with("230.0 us each"));
+        assert!(lines[3].starts_with("  get-pc") && lines[3].contains(" 16 "));
+        assert!(lines[3].ends_with("6.0 us each"), "{}", lines[3]);
+        assert_eq!(
+            lines[4],
+            "program running: 2 resumptions, 0.500 ms from resumption to event"
         );
     }
 

@@ -371,7 +371,6 @@ fn read_length(body: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
-
     fn guard() -> Guard {
         Guard::new(64, 16)
     }
@@ -400,7 +399,11 @@ mod tests {
             ("P0=0102030405060708;thread:1;", "P0=0102030405060708"),
             ("g;thread:0001;", "g"),
         ] {
-            assert_eq!(g.push(&frame(sent)), vec![Action::Pass(frame(passed))], "{sent}");
+            assert_eq!(
+                g.push(&frame(sent)),
+                vec![Action::Pass(frame(passed))],
+                "{sent}"
+            );
         }
         assert_eq!(
             g.push(&frame("p0;thread:0002;")),

@@ -1,9 +1,10 @@
 //! The [`Host`] trait over Wasmtime's `debug-main` world (the generated bindings live here and
 //! nowhere else).
 
-use crate::host::{Host, HostError, HostEvent, ResumeMode, Value};
+use crate::host::{Host, HostError, HostEvent, RequestTally, ResumeMode, Value};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 use wstd::runtime::AsyncPollable;
 
 wit_bindgen::generate!({
@@ -25,6 +26,9 @@ pub struct WasmtimeHost<'d> {
     /// fixed for the instance's life, and each request for them is a round trip to the
     /// debuggee's thread, made at every stop that reads a variable.
     memories: RefCell<HashMap<u64, MemoryOrWhyNot>>,
+    /// Every request to the debuggee crosses to its thread and back: `monitor stats` shows
+    /// where a stop's time goes.
+    tallies: RefCell<BTreeMap<&'static str, RequestTally>>,
 }
 
 /// An instance's memory 0 with its page size, or the error asking for it gave.
@@ -35,7 +39,23 @@ impl<'d> WasmtimeHost<'d> {
         WasmtimeHost {
             debuggee,
             memories: RefCell::new(HashMap::new()),
+            tallies: RefCell::new(BTreeMap::new()),
         }
+    }
+
+    fn tally(&self, kind: &'static str, since: Instant) {
+        let mut tallies = self.tallies.borrow_mut();
+        let tally = tallies.entry(kind).or_default();
+        tally.count += 1;
+        tally.micros += since.elapsed().as_micros() as u64;
+    }
+
+    /// Runs one request to the debuggee, counted under `kind`.
+    fn timed<R>(&self, kind: &'static str, request: impl FnOnce() -> R) -> R {
+        let start = Instant::now();
+        let result = request();
+        self.tally(kind, start);
+        result
     }
 
     fn with_memory<R>(
@@ -58,6 +78,7 @@ impl<'d> WasmtimeHost<'d> {
 
 /// A resumption in flight: the host's event future plus a pollable the async runtime can wait on.
 pub struct Pending {
+    resumed: Instant,
     future: wit::EventFuture,
     // The pollable is a child of the future and must be dropped before `finish` consumes it.
     pollable: Option<AsyncPollable>,
@@ -93,47 +114,57 @@ impl Host for WasmtimeHost<'_> {
     type Pending = Pending;
 
     fn modules(&self) -> Vec<wit::Module> {
-        self.debuggee.all_modules()
+        self.timed("all-modules", || self.debuggee.all_modules())
     }
 
     fn module_id(&self, module: &wit::Module) -> u64 {
-        module.unique_id()
+        self.timed("unique-id", || module.unique_id())
     }
 
     fn bytecode(&self, module: &wit::Module) -> Vec<u8> {
-        module.bytecode().unwrap_or_default()
+        self.timed("bytecode", || module.bytecode().unwrap_or_default())
     }
 
     fn add_breakpoint(&self, module: &wit::Module, pc: u32) -> Result<(), HostError> {
-        module.add_breakpoint(self.debuggee, pc).map_err(error)
+        self.timed("add-breakpoint", || {
+            module.add_breakpoint(self.debuggee, pc).map_err(error)
+        })
     }
 
     fn remove_breakpoint(&self, module: &wit::Module, pc: u32) -> Result<(), HostError> {
-        module.remove_breakpoint(self.debuggee, pc).map_err(error)
+        self.timed("remove-breakpoint", || {
+            module.remove_breakpoint(self.debuggee, pc).map_err(error)
+        })
     }
 
     fn instances(&self) -> Vec<wit::Instance> {
-        self.debuggee.all_instances()
+        self.timed("all-instances", || self.debuggee.all_instances())
     }
 
     fn instance_id(&self, instance: &wit::Instance) -> u64 {
-        instance.unique_id()
+        self.timed("unique-id", || instance.unique_id())
     }
 
     fn instance_module_id(&self, instance: &wit::Instance) -> u64 {
-        instance.get_module(self.debuggee).unique_id()
+        self.timed("get-module", || {
+            instance.get_module(self.debuggee).unique_id()
+        })
     }
 
     fn global(&self, instance: &wit::Instance, index: u32) -> Option<Value> {
-        let global = instance.get_global(self.debuggee, index).ok()?;
-        Some(value(&global.get(self.debuggee).ok()?))
+        self.timed("get-global", || {
+            let global = instance.get_global(self.debuggee, index).ok()?;
+            Some(value(&global.get(self.debuggee).ok()?))
+        })
     }
 
     fn memory_size(&self, instance: &wit::Instance) -> Option<(u64, u64)> {
-        self.with_memory(instance, |memory, page_size| {
-            (memory.size_bytes(self.debuggee), page_size)
+        self.timed("size-bytes", || {
+            self.with_memory(instance, |memory, page_size| {
+                (memory.size_bytes(self.debuggee), page_size)
+            })
+            .ok()
         })
-        .ok()
     }
 
     fn read_memory(
@@ -142,11 +173,13 @@ impl Host for WasmtimeHost<'_> {
         offset: u64,
         len: u64,
     ) -> Result<Vec<u8>, HostError> {
-        self.with_memory(instance, |memory, _| {
-            memory.get_bytes(self.debuggee, offset, len)
+        self.timed("get-bytes", || {
+            self.with_memory(instance, |memory, _| {
+                memory.get_bytes(self.debuggee, offset, len)
+            })
+            .map_err(error)?
+            .map_err(error)
         })
-        .map_err(error)?
-        .map_err(error)
     }
 
     fn write_memory(
@@ -155,48 +188,63 @@ impl Host for WasmtimeHost<'_> {
         offset: u64,
         data: &[u8],
     ) -> Result<(), HostError> {
-        self.with_memory(instance, |memory, _| {
-            memory.set_bytes(self.debuggee, offset, data)
+        self.timed("set-bytes", || {
+            self.with_memory(instance, |memory, _| {
+                memory.set_bytes(self.debuggee, offset, data)
+            })
+            .map_err(error)?
+            .map_err(error)
         })
-        .map_err(error)?
-        .map_err(error)
     }
 
     fn exit_frames(&self) -> Vec<wit::Frame> {
-        self.debuggee.exit_frames()
+        self.timed("exit-frames", || self.debuggee.exit_frames())
     }
 
     fn parent_frame(&self, frame: &wit::Frame) -> Option<wit::Frame> {
-        frame.parent_frame(self.debuggee).ok().flatten()
+        self.timed("parent-frame", || {
+            frame.parent_frame(self.debuggee).ok().flatten()
+        })
     }
 
     fn frame_instance(&self, frame: &wit::Frame) -> Option<wit::Instance> {
-        frame.get_instance(self.debuggee).ok()
+        self.timed("get-instance", || frame.get_instance(self.debuggee).ok())
     }
 
     fn frame_pc(&self, frame: &wit::Frame) -> Option<u32> {
-        frame.get_pc(self.debuggee).ok()
+        self.timed("get-pc", || frame.get_pc(self.debuggee).ok())
     }
 
     fn locals(&self, frame: &wit::Frame) -> Option<Vec<Value>> {
-        let values = frame.get_locals(self.debuggee).ok()?;
-        Some(values.iter().map(value).collect())
+        self.timed("get-locals", || {
+            let values = frame.get_locals(self.debuggee).ok()?;
+            Some(values.iter().map(value).collect())
+        })
     }
 
     fn operand_stack(&self, frame: &wit::Frame) -> Option<Vec<Value>> {
-        let values = frame.get_stack(self.debuggee).ok()?;
-        Some(values.iter().map(value).collect())
+        self.timed("get-stack", || {
+            let values = frame.get_stack(self.debuggee).ok()?;
+            Some(values.iter().map(value).collect())
+        })
     }
 
     /// Only `normal` is ever passed: any other resumption value makes Wasmtime 48 abort the whole
     /// process (`unimplemented!()` in the host). A single step's end is reported as a breakpoint.
     fn resume(&self, mode: ResumeMode) -> Pending {
-        let future = match mode {
-            ResumeMode::Continue => self.debuggee.continue_(wit::ResumptionValue::Normal),
-            ResumeMode::SingleStep => self.debuggee.single_step(wit::ResumptionValue::Normal),
-        };
-        let pollable = Some(AsyncPollable::new(future.subscribe()));
-        Pending { future, pollable }
+        let (future, pollable) = self.timed("continue", || {
+            let future = match mode {
+                ResumeMode::Continue => self.debuggee.continue_(wit::ResumptionValue::Normal),
+                ResumeMode::SingleStep => self.debuggee.single_step(wit::ResumptionValue::Normal),
+            };
+            let pollable = Some(AsyncPollable::new(future.subscribe()));
+            (future, pollable)
+        });
+        Pending {
+            resumed: Instant::now(),
+            future,
+            pollable,
+        }
     }
 
     async fn ready(pending: &mut Pending) {
@@ -206,8 +254,11 @@ impl Host for WasmtimeHost<'_> {
     }
 
     fn finish(&self, mut pending: Pending) -> Result<HostEvent, HostError> {
+        self.tally("(program running)", pending.resumed);
         drop(pending.pollable.take());
-        let event = wit::EventFuture::finish(pending.future, self.debuggee).map_err(error)?;
+        let event = self.timed("finish", || {
+            wit::EventFuture::finish(pending.future, self.debuggee).map_err(error)
+        })?;
         Ok(match event {
             wit::Event::Complete => HostEvent::Complete,
             wit::Event::Breakpoint => HostEvent::Breakpoint,
@@ -218,7 +269,15 @@ impl Host for WasmtimeHost<'_> {
         })
     }
 
+    fn take_request_tallies(&self) -> Vec<(&'static str, RequestTally)> {
+        std::mem::take(&mut *self.tallies.borrow_mut())
+            .into_iter()
+            .collect()
+    }
+
     fn interrupt(&self) {
-        self.debuggee.interrupt();
+        self.timed("interrupt", || {
+            self.debuggee.interrupt();
+        })
     }
 }

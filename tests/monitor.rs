@@ -346,6 +346,56 @@ fn breakpoints_lists_sites_and_conditions() {
     );
 }
 
+/// The request count `stats` gives for `kind` (0 if it is not listed).
+fn requests_of(stats: &str, kind: &str) -> u64 {
+    stats
+        .lines()
+        .find_map(|line| {
+            let mut words = line.split_whitespace();
+            (words.next() == Some(kind)).then(|| words.next()?.parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// `stats` counts the stub's requests to Wasmtime: a breakpoint stop walks the stack once (one
+/// pc per frame), what LLDB asks again at the same stop is answered without asking Wasmtime
+/// again, and a breakpoint that stays planted costs no edit at the next stop.
+#[test]
+fn stats_count_requests_once_per_stop() {
+    let mut s = Session::start(&fixtures::c_app());
+    s.monitor("stats");
+    let (_, fact) = c_line_offset("fact_entry");
+    s.run_to(code_addr(fact));
+    let stack = s.call_stack();
+    let local = s.client.request("qWasmLocal:0;0");
+    let first = s.monitor("stats");
+    assert_eq!(requests_of(&first, "add-breakpoint"), 1, "{first}");
+    assert_eq!(requests_of(&first, "continue"), 1, "{first}");
+    assert_eq!(requests_of(&first, "finish"), 1, "{first}");
+    assert_eq!(requests_of(&first, "get-pc"), stack.len() as u64, "{first}");
+    assert_eq!(requests_of(&first, "get-locals"), 1, "{first}");
+    assert!(first.contains("program running: 1 resumptions"), "{first}");
+
+    // The same questions at the same stop: answered from what the stop already read.
+    assert_eq!(s.call_stack(), stack);
+    assert_eq!(s.client.request("qWasmLocal:0;0"), local);
+    let again = s.monitor("stats");
+    assert!(
+        again.contains("requests to Wasmtime since the last `stats`: 0 in"),
+        "{again}"
+    );
+
+    // The recursive call stops at the same breakpoint one frame deeper, with no edit.
+    let reply = StopReply::parse(&s.client.request("vCont;c:p1.-1")).expect("stop reply");
+    assert!(reply.get("swbreak").is_some(), "{reply:?}");
+    let deeper = s.call_stack();
+    assert_eq!(deeper.len(), stack.len() + 1);
+    let next = s.monitor("stats");
+    assert_eq!(requests_of(&next, "add-breakpoint"), 0, "{next}");
+    assert_eq!(requests_of(&next, "remove-breakpoint"), 0, "{next}");
+    assert_eq!(requests_of(&next, "get-pc"), deeper.len() as u64, "{next}");
+}
+
 #[test]
 fn log_sets_the_verbosity() {
     let mut s = Session::start(&fixtures::c_app());

@@ -379,6 +379,69 @@ pub fn time_split_per_stop(more: &PacketLog, fewer: &PacketLog, extra_stops: usi
     (per(a.0, b.0), per(a.1, b.1))
 }
 
+/// The stub's requests to Wasmtime from the last `monitor stats` in a session's output: each
+/// kind's count and milliseconds, with the total under `requests` and the program's running
+/// time under `(program running)`.
+pub fn stub_requests(output: &str) -> BTreeMap<String, (f64, f64)> {
+    const HEADER: &str = "requests to Wasmtime since the last `stats`: ";
+    let mut tallies = BTreeMap::new();
+    let Some(start) = output.rfind(HEADER) else {
+        return tallies;
+    };
+    let mut lines = output[start..].lines();
+    if let Some((count, rest)) = lines
+        .next()
+        .and_then(|l| l.strip_prefix(HEADER)?.split_once(" in "))
+        && let (Ok(count), Some(Ok(ms))) = (
+            count.parse::<f64>(),
+            rest.split_whitespace().next().map(str::parse::<f64>),
+        )
+    {
+        tallies.insert("requests".to_string(), (count, ms));
+    }
+    for line in lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(rest) = line.strip_prefix("program running: ") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if let (Some(Ok(n)), Some(Ok(ms))) = (
+                words.first().map(|w| w.parse::<f64>()),
+                words.get(2).map(|w| w.parse::<f64>()),
+            ) {
+                tallies.insert("(program running)".to_string(), (n, ms));
+            }
+            break;
+        }
+        match (line.starts_with("  "), words.as_slice()) {
+            (true, [kind, count, ms, "ms", ..]) => {
+                if let (Ok(count), Ok(ms)) = (count.parse(), ms.parse()) {
+                    tallies.insert(kind.to_string(), (count, ms));
+                }
+            }
+            _ => break,
+        }
+    }
+    tallies
+}
+
+/// Per-stop requests by difference of two sessions' [`stub_requests`], largest time first.
+pub fn requests_per_stop(
+    more: &BTreeMap<String, (f64, f64)>,
+    fewer: &BTreeMap<String, (f64, f64)>,
+    extra_stops: usize,
+) -> Vec<(String, f64, f64)> {
+    let n = extra_stops as f64;
+    let mut per: Vec<(String, f64, f64)> = more
+        .iter()
+        .map(|(kind, (count, ms))| {
+            let (c0, m0) = fewer.get(kind).copied().unwrap_or((0.0, 0.0));
+            (kind.clone(), (count - c0) / n, (ms - m0) / n)
+        })
+        .filter(|(_, count, _)| *count > 0.0)
+        .collect();
+    per.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    per
+}
+
 /// `5 qWasmLocal, 4 x, ...`: a per-stop breakdown for the report.
 pub fn describe_kinds(kinds: &[(String, f64)]) -> String {
     kinds

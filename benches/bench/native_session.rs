@@ -10,7 +10,7 @@ use crate::common::Debuggee;
 use crate::common::lldb::connect_command;
 use crate::measure::{
     self, Lldb, PacketLog, Row, Session, describe_kinds, kinds_per_stop, median, millis, progress,
-    stamp, time_split_per_stop, trim_number,
+    requests_per_stop, stamp, stub_requests, time_split_per_stop, trim_number,
 };
 use crate::{Context, Report, fail};
 
@@ -51,15 +51,21 @@ pub fn measure(cx: &Context) -> measure::Result<Report> {
     let fewer = (stops / 3).max(1);
     let mut per_stop = Vec::new();
     let mut splits = Vec::new();
+    let mut wasm_requests = Vec::new();
     for side in [Side::Native, Side::Wasm] {
         let mut logs = Vec::new();
+        let mut requests = Vec::new();
         for n in [stops, fewer] {
             let path = cwd.join(format!("packets-{}-{n}.log", side.name()));
-            run(cx, side, n, Some(&path), &cwd)?;
+            let session = run(cx, side, n, Some(&path), &cwd)?;
             logs.push(PacketLog::read(&path)?);
+            requests.push(stub_requests(&session.output));
         }
         per_stop.push(kinds_per_stop(&logs[0], &logs[1], stops - fewer));
         splits.push(time_split_per_stop(&logs[0], &logs[1], stops - fewer));
+        if side == Side::Wasm {
+            wasm_requests = requests_per_stop(&requests[0], &requests[1], stops - fewer);
+        }
     }
     let total = |kinds: &[(String, f64)]| kinds.iter().map(|(_, n)| n).sum::<f64>();
     let timing = if cx.python {
@@ -100,6 +106,29 @@ pub fn measure(cx: &Context) -> measure::Result<Report> {
         millis(splits[0].1),
         measure::ratio(splits[1].1, splits[0].0 + splits[0].1),
     ));
+    let total = wasm_requests.iter().find(|(kind, ..)| kind == "requests");
+    let running = wasm_requests
+        .iter()
+        .find(|(kind, ..)| kind == "(program running)");
+    match (total, running) {
+        (Some((_, count, ms)), Some((_, resumptions, running_ms))) => {
+            let kinds: Vec<String> = wasm_requests
+                .iter()
+                .filter(|(kind, ..)| !kind.starts_with('(') && kind != "requests")
+                .take(6)
+                .map(|(kind, count, ms)| format!("{} {kind} {ms:.3} ms", trim_number(*count)))
+                .collect();
+            report.notes.push(format!(
+                "Per stop (`monitor stats` in the logged sessions) the stub made {} requests to \
+                 Wasmtime taking {ms:.3} ms ({}), and the program ran {running_ms:.3} ms over {} \
+                 resumptions, from each to its event.",
+                trim_number(*count),
+                kinds.join(", "),
+                trim_number(*resumptions)
+            ));
+        }
+        _ => fail!("no `monitor stats` output from the Wasm sessions"),
+    }
     Ok(report)
 }
 
@@ -145,11 +174,20 @@ fn run(
             debuggee = Some(stub);
         }
     }
+    // The stub's own count of its requests to Wasmtime, from here to the end.
+    let stats = "process plugin packet monitor stats";
+    let counted = side == Side::Wasm && packet_log.is_some();
+    if counted {
+        commands.push(stats.into());
+    }
     commands.push(stamp("before"));
     for _ in 0..stops {
         commands.extend(["continue", "bt 5", "frame variable"].map(String::from));
     }
     commands.push(stamp("after"));
+    if counted {
+        commands.push(stats.into());
+    }
     commands.push("process kill".into());
     let lldb: &Lldb = &cx.lldb22;
     let session = measure::lldb_session(lldb, &commands, cwd, &[&format!("`{FUNCTION}")])?;

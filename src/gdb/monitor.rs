@@ -43,7 +43,10 @@ impl<H: Host> GdbTarget<'_, H> {
                 crate::logging::set_verbosity(level);
                 format!("log level {level} (was {before})\n")
             }
-            Command::Stats => text::format_stats(own_memory_bytes()),
+            Command::Stats => text::format_stats(
+                own_memory_bytes(),
+                &self.core.debuggee.host.take_request_tallies(),
+            ),
         }
     }
 
