@@ -79,6 +79,10 @@ pub struct RequestTally {
     pub micros: u64,
 }
 
+/// The tally kind under which [`Host::take_request_tallies`] reports the time the program ran,
+/// from each resumption to its event: not a request, shown apart from them.
+pub const PROGRAM_RUNNING: &str = "(program running)";
+
 /// The engine's debugging interface. Handles are the engine's own; every request is only valid
 /// while the debuggee is paused (the core guarantees that: Wasmtime 48 ends the whole run if its
 /// debuggee interface is used while a resumption is pending).

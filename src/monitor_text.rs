@@ -9,7 +9,7 @@
 
 use crate::addr::{Location, Site};
 use crate::breakpoints::{Edits, StepTarget, UserBreakpoint};
-use crate::host::RequestTally;
+use crate::host::{PROGRAM_RUNNING, RequestTally};
 use std::fmt::Write;
 use std::ops::Range;
 
@@ -437,10 +437,6 @@ pub fn format_globals(header: &str, values: &[GlobalValue], truncated: bool) -> 
     out
 }
 
-/// The tally of the time the program ran between resumptions and events, shown apart from the
-/// requests.
-pub const RUNNING: &str = "(program running)";
-
 /// `stats` output. `memory_bytes`: the component's linear memory, which only grows, so a
 /// long session that keeps growing it is leaking (`None` off wasm32, where there is none).
 /// `requests`: the requests made to Wasmtime since the last `stats`, by kind.
@@ -454,7 +450,7 @@ pub fn format_stats(memory_bytes: Option<u64>, requests: &[(&str, RequestTally)]
     };
     let mut rows: Vec<&(&str, RequestTally)> = requests
         .iter()
-        .filter(|(kind, _)| *kind != RUNNING)
+        .filter(|(kind, _)| *kind != PROGRAM_RUNNING)
         .collect();
     rows.sort_by(|a, b| b.1.micros.cmp(&a.1.micros).then(a.0.cmp(b.0)));
     let count: u64 = rows.iter().map(|(_, t)| t.count).sum();
@@ -472,7 +468,7 @@ pub fn format_stats(memory_bytes: Option<u64>, requests: &[(&str, RequestTally)]
             tally.micros as f64 / tally.count.max(1) as f64
         );
     }
-    if let Some((_, running)) = requests.iter().find(|(kind, _)| *kind == RUNNING) {
+    if let Some((_, running)) = requests.iter().find(|(kind, _)| *kind == PROGRAM_RUNNING) {
         text += &format!(
             "program running: {} resumptions, {:.3} ms from resumption to event\n",
             running.count,
@@ -604,7 +600,7 @@ mod tests {
             None,
             &[
                 ("get-pc", tally(16, 96)),
-                (RUNNING, tally(2, 500)),
+                (PROGRAM_RUNNING, tally(2, 500)),
                 ("add-breakpoint", tally(1, 230)),
             ],
         );

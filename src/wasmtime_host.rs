@@ -1,7 +1,7 @@
 //! The [`Host`] trait over Wasmtime's `debug-main` world (the generated bindings live here and
 //! nowhere else).
 
-use crate::host::{Host, HostError, HostEvent, RequestTally, ResumeMode, Value};
+use crate::host::{Host, HostError, HostEvent, PROGRAM_RUNNING, RequestTally, ResumeMode, Value};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
@@ -254,7 +254,7 @@ impl Host for WasmtimeHost<'_> {
     }
 
     fn finish(&self, mut pending: Pending) -> Result<HostEvent, HostError> {
-        self.tally("(program running)", pending.resumed);
+        self.tally(PROGRAM_RUNNING, pending.resumed);
         drop(pending.pollable.take());
         let event = self.timed("finish", || {
             wit::EventFuture::finish(pending.future, self.debuggee).map_err(error)
