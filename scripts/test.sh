@@ -59,7 +59,8 @@ if [ "$#" -eq 0 ]; then
   echo "==> the LLDB tests again in LLDB 23 (WASM_GDBSTUB_LLDB=23)"
   WASM_GDBSTUB_LLDB=23 cargo test --no-fail-fast \
     --test lldb_debuggees --test process_control --test monitor --test watchpoints \
-    --test image_reads --test entry_points --test cpp_debugging --test rust_values 2>&1 | tee -a "$log" || status=$?
+    --test image_reads --test entry_points --test cpp_debugging --test rust_values \
+    --test line_table_oracle 2>&1 | tee -a "$log" || status=$?
 fi
 # One closing line for the whole run, summed over every test binary; a test binary that did not
 # even build or run counts as a failure too.

@@ -11,7 +11,7 @@ use crate::host::{Host, Value};
 use crate::memory_access::Access;
 use crate::stepping;
 use crate::watchpoints::{Watchpoint, Watchpoints};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 /// User breakpoints one client may have planted at once. LLDB plants one per location it
 /// resolves; a few thousand covers `breakpoint set -r .` on a large program, and the bound keeps a
@@ -20,6 +20,13 @@ pub const MAX_BREAKPOINTS: usize = 10_000;
 
 /// Watchpoints one client may have set at once (x86-64 hardware gives native LLDB four).
 pub const MAX_WATCHPOINTS: usize = 64;
+
+/// How many bytes of Wasm code Wasmtime may republish to plant one set of watch breakpoints.
+/// Each planted breakpoint republishes its module's whole compiled code: measured here, 0.2 ms
+/// per breakpoint in Lua (320 KB of code) and 2.4 ms in a 2 MB Rust debug build, about 1 ns per
+/// byte. This keeps a watchpoint's set-up to about 10 s: a read watchpoint in Lua (29,000 loads and
+/// stores) fits; a write watchpoint over the 2 MB build's 89,000 stores (211 s) is refused.
+pub const WATCH_SETUP_BUDGET: u64 = 12_000_000_000;
 
 /// Why a request was refused; the client gets the text with the error (`Enn;<hex text>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +55,15 @@ impl std::fmt::Display for Refusal {
 pub struct CoreOptions {
     /// Steps use Wasmtime's single-step mode (`--host-step`), the reference for tests.
     pub host_step: bool,
+}
+
+/// The breakpoints a set of watchpoints needs.
+#[derive(Default)]
+struct WatchPlan {
+    /// Each instruction to stop at, with the access it makes.
+    sites: BTreeMap<Site, Access>,
+    /// Sum over those breakpoints of their module's code size: what Wasmtime republishes.
+    republished_bytes: u64,
 }
 
 pub struct Debugger<H: Host> {
@@ -213,7 +229,8 @@ impl<H: Host> Debugger<H> {
         Ok(())
     }
 
-    /// Adds a watchpoint on linear memory (`Z2`/`Z3`/`Z4`).
+    /// Adds a watchpoint on linear memory (`Z2`/`Z3`/`Z4`), unless planting its breakpoints
+    /// would cost more than [`WATCH_SETUP_BUDGET`].
     pub fn add_watchpoint(&mut self, watch: Watchpoint) -> Result<(), Refusal> {
         if self.watchpoints.list().len() >= MAX_WATCHPOINTS {
             return Err(Refusal::new(format!(
@@ -223,42 +240,66 @@ impl<H: Host> Debugger<H> {
         if self.debuggee.module(watch.module).is_none() {
             return Err(Refusal::new(format!("no module {}", watch.module)));
         }
-        self.watchpoints.add(watch);
-        self.refresh_watch_sites();
+        let mut wanted = self.watchpoints.clone();
+        wanted.add(watch);
+        let plan = self.plan_watch_sites(&wanted);
+        if plan.republished_bytes > WATCH_SETUP_BUDGET {
+            let sites = plan.sites.len();
+            let affordable = u64::try_from(sites).unwrap_or(u64::MAX) * WATCH_SETUP_BUDGET
+                / plan.republished_bytes;
+            return Err(Refusal::new(format!(
+                "this watchpoint needs breakpoints on {sites} memory accesses, and Wasmtime \
+                 republishes the module's code for each (about 1 ms per MB of code): at most \
+                 {affordable} fit the stub's bound of about 10 s of set-up"
+            )));
+        }
+        self.watchpoints = wanted;
+        self.use_watch_sites(plan);
         Ok(())
     }
 
     pub fn remove_watchpoint(&mut self, watch: &Watchpoint) {
-        self.watchpoints.remove(watch);
-        self.refresh_watch_sites();
+        let mut wanted = self.watchpoints.clone();
+        wanted.remove(watch);
+        let plan = self.plan_watch_sites(&wanted);
+        self.watchpoints = wanted;
+        self.use_watch_sites(plan);
     }
 
-    /// Recomputes which instructions need a breakpoint for the current watchpoints.
-    fn refresh_watch_sites(&mut self) {
-        let mut sites = BTreeSet::new();
-        self.watch_accesses.clear();
-        for module in self.watchpoints.modules() {
+    /// Which instructions need a breakpoint for `watchpoints`, and what planting them costs.
+    fn plan_watch_sites(&mut self, watchpoints: &Watchpoints) -> WatchPlan {
+        let mut plan = WatchPlan::default();
+        for module in watchpoints.modules() {
             let Some(m) = self.debuggee.module(module) else {
                 continue;
             };
+            let Some(info) = m.info.as_ref() else {
+                continue;
+            };
             let accesses = self.memory_accesses.entry(module).or_insert_with(|| {
-                let Some(info) = m.info.as_ref() else {
-                    return Vec::new();
-                };
                 (info.num_imported_funcs()..info.num_funcs())
                     .filter_map(|func| info.memory_accesses(&m.bytes, func).ok())
                     .flatten()
                     .collect()
             });
+            let mut count: u64 = 0;
             for &(pc, access) in accesses.iter() {
-                if self.watchpoints.wants(module, &access) {
-                    let site = Site::new(module, pc);
-                    sites.insert(site);
-                    self.watch_accesses.insert(site, access);
+                if watchpoints.wants(module, &access) {
+                    plan.sites.insert(Site::new(module, pc), access);
+                    count += 1;
                 }
             }
+            plan.republished_bytes = plan
+                .republished_bytes
+                .saturating_add(count.saturating_mul(u64::from(info.code_size())));
         }
-        self.breakpoints.set_watch_sites(sites);
+        plan
+    }
+
+    fn use_watch_sites(&mut self, plan: WatchPlan) {
+        self.breakpoints
+            .set_watch_sites(plan.sites.keys().copied().collect());
+        self.watch_accesses = plan.sites.into_iter().collect();
     }
 
     /// The watchpoint the instruction at `site`, about to run in the innermost frame, triggers.

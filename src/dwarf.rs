@@ -1,6 +1,8 @@
 //! A module's DWARF, read with gimli from the custom sections [`ModuleInfo::parse`] located:
-//! where those sections lie ([`DwarfSections`]) and where source lines start in the code
-//! ([`LineTable`]), for `monitor disasm` and for choosing the pc a stop is shown at.
+//! where those sections lie ([`DwarfSections`]), where source lines start in the code
+//! ([`LineTable`]), for `monitor disasm` and for choosing the pc a stop is shown at, and where a
+//! global variable lives ([`static_address`]). The tests find lines and variables through this
+//! module too, so there is one DWARF reader in the project.
 //!
 //! The DWARF is untrusted like the rest of the module: damaged or misplaced sections yield a
 //! table that records the problem, never a panic.
@@ -90,24 +92,10 @@ impl LineTable {
             table.problem = Some("the module has DWARF but no code section".to_string());
             return table;
         };
-        if sections.sections.iter().any(|(_, range)| {
-            module
-                .get(range.start as usize..range.end as usize)
-                .is_none()
-        }) {
-            table.problem = Some("the DWARF sections lie outside the module's bytes".to_string());
-            return table;
-        }
-        let load = |id: gimli::SectionId| -> Result<_, gimli::Error> {
-            Ok(EndianSlice::new(
-                sections.data(module, id.name()).unwrap_or(&[]),
-                LittleEndian,
-            ))
-        };
-        let dwarf = match gimli::Dwarf::load(load) {
+        let dwarf = match load(module, sections) {
             Ok(dwarf) => dwarf,
-            Err(e) => {
-                table.problem = Some(format!("DWARF: {e}"));
+            Err(problem) => {
+                table.problem = Some(problem);
                 return table;
             }
         };
@@ -238,10 +226,92 @@ impl LineTable {
         self.starts.is_empty()
     }
 
+    /// Each line of the files whose path ends with `file_suffix` (of every file when `None`),
+    /// with the lowest module offset where it starts: where a breakpoint on that line goes.
+    pub fn lines_in(&self, file_suffix: Option<&str>) -> BTreeMap<u32, u32> {
+        let mut lines = BTreeMap::new();
+        // Ascending offsets, so the first start seen for a line is its lowest.
+        for (&offset, &(file, line)) in &self.starts {
+            let name = self.files.get(file as usize).map_or("", String::as_str);
+            if file_suffix.is_none_or(|suffix| name.ends_with(suffix)) {
+                lines.entry(line).or_insert(offset);
+            }
+        }
+        lines
+    }
+
     /// Why the table is missing or incomplete.
     pub fn problem(&self) -> Option<&str> {
         self.problem.as_deref()
     }
+}
+
+type Dwarf<'a> = gimli::Dwarf<EndianSlice<'a, LittleEndian>>;
+
+/// The DWARF of `module` (the bytes [`ModuleInfo::parse`] read `sections` from), or why it
+/// cannot be read.
+fn load<'a>(module: &'a [u8], sections: &DwarfSections) -> Result<Dwarf<'a>, String> {
+    if sections.sections.iter().any(|(_, range)| {
+        module
+            .get(range.start as usize..range.end as usize)
+            .is_none()
+    }) {
+        return Err("the DWARF sections lie outside the module's bytes".to_string());
+    }
+    gimli::Dwarf::load(|id| -> Result<_, gimli::Error> {
+        Ok(EndianSlice::new(
+            sections.data(module, id.name()).unwrap_or(&[]),
+            LittleEndian,
+        ))
+    })
+    .map_err(|e| format!("DWARF: {e}"))
+}
+
+/// The linear-memory address of the global variable named `name` (its `DW_AT_name`, so a Rust
+/// static is found by its plain name too), from a `DW_AT_location` that is a static address.
+/// `Ok(None)` if no such variable has one; `Err` says why the DWARF could not be read.
+pub fn static_address(
+    module: &[u8],
+    sections: &DwarfSections,
+    name: &str,
+) -> Result<Option<u64>, String> {
+    let dwarf = load(module, sections)?;
+    let mut units = dwarf.units();
+    while let Some(header) = units.next().map_err(|e| format!("DWARF unit list: {e}"))? {
+        let unit = dwarf.unit(header).map_err(|e| format!("DWARF unit: {e}"))?;
+        let mut entries = unit.entries();
+        while let Some(entry) = entries
+            .next_dfs()
+            .map_err(|e| format!("DWARF entry: {e}"))?
+        {
+            if entry.tag() != gimli::DW_TAG_variable {
+                continue;
+            }
+            let named = entry
+                .attr_value(gimli::DW_AT_name)
+                .and_then(|value| dwarf.attr_string(&unit, value).ok())
+                .is_some_and(|entry_name| entry_name.slice() == name.as_bytes());
+            let Some(gimli::AttributeValue::Exprloc(expr)) =
+                entry.attr_value(gimli::DW_AT_location).filter(|_| named)
+            else {
+                continue;
+            };
+            let mut ops = expr.operations(unit.encoding());
+            while let Ok(Some(op)) = ops.next() {
+                match op {
+                    gimli::Operation::Address { address } => return Ok(Some(address)),
+                    gimli::Operation::AddressIndex { index } => {
+                        let address = dwarf
+                            .address(&unit, index)
+                            .map_err(|e| format!("DWARF address index: {e}"))?;
+                        return Ok(Some(address));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A line-table file's path as LLDB would show it: the name, under its directory, under the
@@ -337,7 +407,15 @@ mod tests {
     /// A module with two functions plus DWARF whose line rows are `(address, line, is_stmt)`
     /// in one sequence per `sequences` entry (each starting at its first row's address).
     fn module_with_lines(sequences: &[&[(u64, u64, bool)]]) -> Vec<u8> {
-        use gimli::write::{Address, DwarfUnit, EndianVec, LineProgram, LineString, Sections};
+        module_with(sequences, &[])
+    }
+
+    /// [`module_with_lines`], plus global variables `(name, address)` in the unit.
+    fn module_with(sequences: &[&[(u64, u64, bool)]], variables: &[(&str, u64)]) -> Vec<u8> {
+        use gimli::write::{
+            Address, AttributeValue, DwarfUnit, EndianVec, Expression, LineProgram, LineString,
+            Sections,
+        };
         let mut wasm = wat::parse_str(
             r#"(module
                 (func $a (result i32) i32.const 1 i32.const 2 i32.add)
@@ -375,6 +453,18 @@ mod tests {
             program.end_sequence(last - base + 1);
         }
         dwarf.unit.line_program = program;
+        let root = dwarf.unit.root();
+        for &(name, address) in variables {
+            let id = dwarf.unit.add(root, gimli::DW_TAG_variable);
+            let entry = dwarf.unit.get_mut(id);
+            entry.set(
+                gimli::DW_AT_name,
+                AttributeValue::String(name.as_bytes().to_vec()),
+            );
+            let mut location = Expression::new();
+            location.op_addr(Address::Constant(address));
+            entry.set(gimli::DW_AT_location, AttributeValue::Exprloc(location));
+        }
         let mut sections = Sections::new(EndianVec::new(LittleEndian));
         dwarf.write(&mut sections).expect("write DWARF");
         sections
@@ -474,5 +564,40 @@ mod tests {
         let short = LineTable::read(&wasm[..wasm.len() - 1], sections);
         assert!(short.is_empty());
         assert!(short.problem().is_some());
+    }
+
+    #[test]
+    fn lines_of_a_file_start_at_their_lowest_offset() {
+        let wasm = module_with_lines(&[&[
+            (1, 10, true),
+            (4, 11, true),
+            (6, 10, true),
+            (7, 12, false),
+            (9, 13, true),
+        ]]);
+        let start = code_start(&wasm);
+        let table = LineTable::parse(&wasm);
+        let lines = table.lines_in(Some("app.c"));
+        assert_eq!(
+            lines.into_iter().collect::<Vec<_>>(),
+            [(10, start + 1), (11, start + 4), (13, start + 9)],
+            "a line met twice keeps its first start; non-statement rows start nothing"
+        );
+        assert_eq!(table.lines_in(None).len(), 3);
+        assert!(table.lines_in(Some("other.c")).is_empty());
+    }
+
+    #[test]
+    fn static_variables_are_found_by_name() {
+        let wasm = module_with(&[&[(1, 10, true)]], &[("g_counter", 0x1234), ("COUNT", 8)]);
+        let info = ModuleInfo::parse(&wasm).expect("parse");
+        let sections = info.dwarf_sections();
+        assert_eq!(
+            static_address(&wasm, sections, "g_counter"),
+            Ok(Some(0x1234))
+        );
+        assert_eq!(static_address(&wasm, sections, "COUNT"), Ok(Some(8)));
+        assert_eq!(static_address(&wasm, sections, "g_count"), Ok(None));
+        assert!(static_address(&wasm[..wasm.len() - 1], sections, "COUNT").is_err());
     }
 }

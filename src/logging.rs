@@ -1,18 +1,27 @@
-//! The stub's log: `log` records written to standard error (Wasmtime's own), at the level the
-//! `-v` flags (or `monitor log N`) choose: none shows warnings, `-v` what the debugger decides
-//! (resumptions, breakpoints, refusals), `-vv` every host event as well.
+//! The stub's log: `log` records at the level the `-v` flags (or `monitor log N`) choose: none
+//! shows warnings, `-v` what the debugger decides (resumptions, breakpoints, refusals), `-vv`
+//! every host event as well. Warnings and errors are for the user, so they go where the user sees
+//! them (Wasmtime prints them as `Debugger: ...`); the rest goes to the component's standard
+//! error, which Wasmtime shows only with `-D inherit-stderr=y`.
 
-use log::{LevelFilter, Log, Metadata, Record};
+use log::{Level, LevelFilter, Log, Metadata, Record};
 
-struct StandardError;
+struct Logger {
+    notice: fn(&str),
+}
 
-impl Log for StandardError {
+impl Log for Logger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         metadata.level() <= log::max_level()
     }
 
     fn log(&self, record: &Record<'_>) {
-        if self.enabled(record.metadata()) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        if record.level() <= Level::Warn {
+            (self.notice)(&format!("wasm-gdbstub: {}", record.args()));
+        } else {
             eprintln!("[wasm-gdbstub] {}", record.args());
         }
     }
@@ -20,12 +29,13 @@ impl Log for StandardError {
     fn flush(&self) {}
 }
 
-static LOGGER: StandardError = StandardError;
-
-/// Installs the logger (once; later calls only change the level).
-pub fn init(verbosity: u8) {
-    // Fails only if a logger is already installed, which is then the one in use.
-    let _ = log::set_logger(&LOGGER);
+/// Installs the logger (once; later calls only change the level). `notice` shows a line to the
+/// user.
+pub fn init(verbosity: u8, notice: fn(&str)) {
+    if log::set_logger(Box::leak(Box::new(Logger { notice }))).is_err() {
+        // Already installed: the first logger stays in use.
+        log::debug!("logger already installed");
+    }
     set_verbosity(verbosity);
 }
 

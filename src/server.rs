@@ -32,7 +32,7 @@ pub fn debug(debuggee: &wasmtime_host::Debuggee, args: Vec<String>) {
             return;
         }
     };
-    crate::logging::init(options.verbose);
+    crate::logging::init(options.verbose, info);
     wstd::runtime::block_on(serve(WasmtimeHost::new(debuggee), options));
 }
 

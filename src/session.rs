@@ -613,6 +613,29 @@ mod tests {
     }
 
     #[test]
+    fn a_watchpoint_too_costly_to_set_up_is_refused_with_its_cost() {
+        // 60,000 stores in 420 KB of code: planting a breakpoint on each would republish 25 GB.
+        let stores = "(i32.store (local.get 0) (i32.const 0))\n".repeat(60_000);
+        let wat = format!("(module (memory 1) (func (export \"_start\") (local i32) {stores}))");
+        let bytes = wat::parse_str(&wat).expect("wat");
+        let mut core = Debugger::new(FakeHost::new(vec![bytes]), CoreOptions::default());
+        let mut session = start(&mut core);
+        let watched = crate::addr::Location::Memory {
+            module: 0,
+            offset: 0x10,
+        }
+        .encode();
+        let why = reason(&exchange(&mut session, &format!("Z2,{watched:x},4")));
+        assert!(
+            why.contains("breakpoints on 60000 memory accesses") && why.contains("at most"),
+            "{why}"
+        );
+        assert!(session.core().watchpoints.is_empty());
+        assert!(exchange(&mut session, "vCont;c").starts_with("$W00"));
+        assert!(session.core().debuggee.host.state.borrow().edits.is_empty());
+    }
+
+    #[test]
     fn stepping_over_a_breakpoint_costs_no_host_edit_and_lingering_sites_go_when_hit() {
         let (bytes, first) = module(4);
         let host = FakeHost::new(vec![bytes]);

@@ -441,6 +441,14 @@ impl ModuleInfo {
             .checked_add(u32::try_from(defined).ok()?)
     }
 
+    /// Bytes of function bodies, the part of the module Wasmtime compiles to machine code.
+    pub fn code_size(&self) -> u32 {
+        self.bodies
+            .iter()
+            .map(|b| b.end.saturating_sub(b.header))
+            .fold(0u32, u32::saturating_add)
+    }
+
     /// Where the function starts for DWARF and LLDB: its body's size prefix. `None` for imports.
     pub fn func_start(&self, func_index: u32) -> Option<u32> {
         self.body(func_index).map(|b| b.header)

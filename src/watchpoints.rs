@@ -20,7 +20,7 @@ pub struct Watchpoint {
     pub kind: WatchKind,
 }
 
-#[derive(Default, Debug)]
+#[derive(Default, Debug, Clone)]
 pub struct Watchpoints {
     list: Vec<Watchpoint>,
 }

@@ -1,12 +1,13 @@
 //! Data watchpoints with LLDB 22 against a real Wasmtime: writes through a pointer in another
 //! function, to a struct field, an array element and by memcpy; reads; and in Rust core modules
-//! and components. LLDB shows the old and new value at each hit.
+//! and components. LLDB shows the old and new value at each hit. A watchpoint whose set-up would
+//! take Wasmtime minutes on a large program is refused at once.
 
 mod common;
 
 use common::Debuggee;
-use common::fixtures;
 use common::lldb::{self, Batch};
+use common::{corpus, fixtures, manifest_dir};
 use std::time::Duration;
 
 #[test]
@@ -115,4 +116,43 @@ fn rust_core_module_and_component_writes_are_caught() {
             .wait_exit(Duration::from_secs(30))
             .assert_stdout_contains("counter=5");
     }
+}
+
+/// A 16 MB Rust debug build (2 MB of code, 89,000 stores): a write watchpoint needs a breakpoint
+/// on every store, and Wasmtime republishes the module's code for each (211 s measured before the
+/// bound). The stub refuses it at once, its console says why (LLDB shows only that setting the
+/// watchpoint failed, as it does natively when the hardware has no slot left), and the program,
+/// left by LLDB, runs to its normal end.
+#[test]
+fn a_watchpoint_too_costly_for_a_large_program_is_refused_and_the_program_runs_on() {
+    let mut debuggee = Debuggee::spawn(&corpus::large_app(), &[], &[]);
+    let line = common::line_of(
+        manifest_dir().join("bench/large-app/src/main.rs"),
+        "records_parsed",
+    );
+    let run = Batch::new(debuggee.addr())
+        .commands(&[
+            &format!("breakpoint set -f main.rs -l {line}"),
+            "continue",
+            "watchpoint set variable records",
+        ])
+        .timeout(Duration::from_secs(60))
+        .run();
+    let s = lldb::sections(&run.output());
+    assert!(
+        s.get(2)
+            .is_some_and(|x| x.contains("stop reason = breakpoint 1")),
+        "{}",
+        run.transcript()
+    );
+    assert!(
+        s.get(3)
+            .is_some_and(|x| x.contains("error: Watchpoint creation failed")),
+        "{}",
+        run.transcript()
+    );
+    let out = debuggee.wait_exit(Duration::from_secs(60));
+    out.assert_success()
+        .assert_stdout_contains("\"name\": \"beta-22\"")
+        .assert_stderr_contains("refused: this watchpoint needs breakpoints on ");
 }

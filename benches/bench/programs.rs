@@ -1,6 +1,6 @@
 //! The debuggees the benchmark measures, built on demand with the tests' own build helpers (so a
-//! rebuild happens only when a source changed): a small hot loop, the C fixture app, a 16 MB
-//! Rust debug module, and the Lua corpus program for Wasm and x86-64.
+//! rebuild happens only when a source changed): a small hot loop, the C fixture app, and from
+//! the tests' corpus a 16 MB Rust debug module and the Lua program for Wasm and x86-64.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,7 +26,7 @@ pub fn build() -> Programs {
     Programs {
         hot_loop: hot_loop(&out),
         app: fixtures::c_app(),
-        large: large_app(&out),
+        large: corpus::large_app(),
         lua_wasm: corpus::lua_wasm(),
         lua_native: corpus::lua_native(),
     }
@@ -43,30 +43,6 @@ fn hot_loop(out: &Path) -> PathBuf {
             .arg("-o")
             .arg(tmp);
         fixtures::run_build(&mut cmd, "clang build of bench/c/hot_loop.c");
-    });
-    wasm
-}
-
-fn large_app(out: &Path) -> PathBuf {
-    let project = manifest_dir().join("bench/large-app");
-    let target_dir = out.join("large-app-target");
-    let mut cmd = fixtures::cargo_command();
-    cmd.args([
-        "build",
-        "--quiet",
-        "--locked",
-        "--target",
-        "wasm32-wasip1",
-        "--target-dir",
-    ])
-    .arg(&target_dir)
-    .current_dir(&project);
-    fixtures::run_build(&mut cmd, "cargo build of bench/large-app");
-    let built = target_dir.join("wasm32-wasip1/debug/large-app.wasm");
-    // A stable path outside cargo's target directory, so the module's recorded name is short.
-    let wasm = out.join("large-app.wasm");
-    fixtures::build_with(&wasm, std::slice::from_ref(&built), &built, |tmp| {
-        std::fs::copy(&built, tmp).expect("copy large-app.wasm");
     });
     wasm
 }

@@ -43,7 +43,12 @@ impl<H: Host> HwWatchpoint for GdbTarget<'_, H> {
     ) -> TargetResult<bool, Self> {
         match watchpoint(addr, len, watch).and_then(|w| self.core.add_watchpoint(w)) {
             Ok(()) => Ok(true),
-            Err(why) => self.refuse(why),
+            Err(why) => {
+                // LLDB shows a refused watchpoint as "Setting one of the watchpoint resources
+                // failed", without the reason the reply carries; the console says it.
+                log::warn!("watchpoint at {addr:#x} refused: {why}");
+                self.refuse(why)
+            }
         }
     }
 

@@ -11,6 +11,9 @@
 //!   library.
 //! * `rust_std`: `tests/corpus/rust-std/`, a std-heavy cargo package, for
 //!   `wasm32-wasip1` (core module) and `wasm32-wasip2` (component).
+//! * `large_app`: `bench/large-app/`, the benchmark's Rust program over `regex`
+//!   and `serde_json` from crates.io, a 16 MB `wasm32-wasip1` debug build
+//!   (2 MB of code, 89,000 stores).
 //!
 //! Every program is deterministic: it prints the same few lines on every run,
 //! on wasm and natively, and finishes quickly.
@@ -346,6 +349,31 @@ fn rust_std() -> &'static [PathBuf; 2] {
             dest
         })
     })
+}
+
+/// `bench/large-app` as a `wasm32-wasip1` debug module of about 16 MB.
+pub fn large_app() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let project = manifest_dir().join("bench/large-app");
+            let target_dir = out_dir().join("large-app-target");
+            // Cargo knows best whether its sources and dependencies changed; a no-op otherwise.
+            let mut cmd = fixtures::cargo_command();
+            cmd.args(["build", "--quiet", "--locked", "--target", "wasm32-wasip1"])
+                .arg("--target-dir")
+                .arg(&target_dir)
+                .current_dir(&project);
+            fixtures::run_build(&mut cmd, "cargo build of bench/large-app");
+            let built = target_dir.join("wasm32-wasip1/debug/large-app.wasm");
+            // A stable path outside cargo's target directory, so the module's name is short.
+            let wasm = out_dir().join("large-app.wasm");
+            fixtures::build_with(&wasm, std::slice::from_ref(&built), &built, |tmp| {
+                fs::copy(&built, tmp).expect("copy large-app.wasm");
+            });
+            wasm
+        })
+        .clone()
 }
 
 // ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ fn main() {
     ]"#;
     let records = parse_records(input);
     // A non-trivial pattern pulls in the full regex engine, not a literal fast path.
-    let pattern = Regex::new(r"^[a-z]+-(\d+)$").expect("valid pattern");
+    let pattern = Regex::new(r"^[a-z]+-(\d+)$").expect("valid pattern"); // MARK: records_parsed
     let hits = matching(&records, &pattern);
     let out = serde_json::to_string_pretty(&hits).expect("serialisable");
     println!("{out}");
