@@ -417,7 +417,11 @@ impl<H: Host> Debugger<H> {
                     // the step here is safer than running away.
                     Verdict::Report(Stop::StepDone)
                 } else {
-                    Verdict::Report(Stop::Breakpoint)
+                    // Nothing was planted here: Wasmtime moved a breakpoint off code its compiler
+                    // removed (a store behind a constant condition, say) onto the next
+                    // instruction it kept. Native code has no stop there, so neither do we.
+                    log::debug!("resuming from a stop at {here:?}, where nothing was planted");
+                    Verdict::Resume { watch_step }
                 }
             }
         }

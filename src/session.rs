@@ -714,6 +714,26 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_where_nothing_was_planted_is_not_shown() {
+        let (bytes, first) = module(4);
+        let host = FakeHost::new(vec![bytes]);
+        // Wasmtime moved a breakpoint onto an instruction nobody asked for; the program runs on
+        // to the one the client planted.
+        host.then(HostEvent::Breakpoint, at(first + 3));
+        host.then(HostEvent::Breakpoint, at(first + 1));
+        let mut core = Debugger::new(host, CoreOptions::default());
+        let mut session = start(&mut core);
+        let bp = addr(first + 1);
+        assert_eq!(exchange(&mut session, &format!("Z0,{bp},1")), "$OK#9a");
+        let stop = exchange(&mut session, "vCont;c");
+        assert!(
+            stop.contains("swbreak") && stop.contains(&format!(";00:{:02x}0", first + 1)),
+            "{stop}"
+        );
+        assert!(exchange(&mut session, "vCont;c").starts_with("$W00"));
+    }
+
+    #[test]
     fn a_new_client_starts_fresh() {
         let (bytes, first) = module(4);
         let host = FakeHost::new(vec![bytes]);

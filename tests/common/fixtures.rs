@@ -114,6 +114,11 @@ pub fn wat_unreachable() -> PathBuf {
     wat_fixture("unreachable")
 }
 
+/// `tests/fixtures/wat/dead_store.wat`: a store Wasmtime compiles away, beside a live one.
+pub fn wat_dead_store() -> PathBuf {
+    wat_fixture("dead_store")
+}
+
 /// `tests/fixtures/wat/throw.wat`: throws a Wasm exception its caller catches.
 pub fn wat_throw() -> PathBuf {
     wat_fixture("throw")
