@@ -410,19 +410,18 @@ impl<H: Host> Debugger<H> {
                             || self.breakpoints.is_watch_site(*s)
                             || self.breakpoints.step_targets().iter().any(|t| t.site == *s)
                     });
-                if known {
-                    Verdict::Resume { watch_step }
-                } else if self.breakpoints.stepping() {
-                    // Not a site we know: the host stopped somewhere we did not predict. Ending
-                    // the step here is safer than running away.
-                    Verdict::Report(Stop::StepDone)
-                } else {
+                if !known {
+                    if self.breakpoints.stepping() {
+                        // The host stopped somewhere the step did not predict. Ending the step
+                        // here is safer than running away.
+                        return Verdict::Report(Stop::StepDone);
+                    }
                     // Nothing was planted here: Wasmtime moved a breakpoint off code its compiler
                     // removed (a store behind a constant condition, say) onto the next
                     // instruction it kept. Native code has no stop there, so neither do we.
                     log::debug!("resuming from a stop at {here:?}, where nothing was planted");
-                    Verdict::Resume { watch_step }
                 }
+                Verdict::Resume { watch_step }
             }
         }
     }

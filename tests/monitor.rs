@@ -6,13 +6,9 @@ mod common;
 
 use common::fixtures;
 use common::lldb::Batch;
-use common::rsp::{Client, StopReply, hex_decode, hex_encode};
+use common::rsp::{Client, StopReply, code_addr, hex_decode, hex_encode};
 use common::{Debuggee, line_of};
 use std::time::Duration;
-
-fn code_addr(offset: u32) -> u64 {
-    0x4000_0000_0000_0000 | u64::from(offset)
-}
 
 struct Session {
     client: Client,

@@ -8,14 +8,10 @@ mod common;
 
 use common::Debuggee;
 use common::fixtures::{self, wat_offset_of};
-use common::rsp::{Client, StopReply};
+use common::rsp::{Client, StopReply, code_addr};
 use std::time::Duration;
 
 const WAT: &str = "wat/dead_store.wat";
-
-fn code_addr(offset: u32) -> u64 {
-    0x4000_0000_0000_0000 | u64::from(offset)
-}
 
 fn attach() -> (Client, Debuggee) {
     let debuggee = Debuggee::spawn(&fixtures::wat_dead_store(), &[], &[]);

@@ -5,15 +5,11 @@
 mod common;
 
 use common::fixtures::{self, wat_offset_of};
-use common::rsp::{Client, StopReply};
+use common::rsp::{Client, StopReply, code_addr};
 use common::{Debuggee, wasm};
 use std::time::Duration;
 
 const WAT: &str = "wat/step.wat";
-
-fn code_addr(offset: u32) -> u64 {
-    0x4000_0000_0000_0000 | u64::from(offset)
-}
 
 fn pc_of(reply: &StopReply) -> u64 {
     let hex = reply

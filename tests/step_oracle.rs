@@ -19,7 +19,7 @@ use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
-use common::rsp::{Client, StopReply};
+use common::rsp::{Client, StopReply, code_addr};
 use common::{Debuggee, corpus, fixtures, wasm};
 
 fn steps_per_start() -> usize {
@@ -27,11 +27,6 @@ fn steps_per_start() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(35_000)
-}
-
-/// Code address of `offset` in the program's first module, as LLDB and the stub spell it.
-fn code_addr(offset: u32) -> u64 {
-    0x4000_0000_0000_0000 | u64::from(offset)
 }
 
 /// One stop after a step: the call stack (innermost first, as code addresses), or the end.

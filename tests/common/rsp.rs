@@ -287,6 +287,12 @@ impl Client {
 }
 
 /// The modulo-256 sum of `bytes`.
+/// The code address of `offset` in module 0, spelled as LLDB's Wasm plugin spells it (object
+/// space, tag 0x4 in the top bits), written out here rather than taken from the stub.
+pub fn code_addr(offset: u32) -> u64 {
+    0x4000_0000_0000_0000 | u64::from(offset)
+}
+
 pub fn checksum(bytes: &[u8]) -> u8 {
     bytes.iter().fold(0u8, |acc, b| acc.wrapping_add(*b))
 }
