@@ -12,6 +12,13 @@ It gives LLDB
   * `wasm-remote [HOST:]PORT`: the short form of
     `process connect --plugin wasm connect://HOST:PORT` (plain `gdb-remote PORT` would pick the
     generic gdb-remote plugin, which has no Wasm stacks or variables);
+  * `next`, `n`, `step` and `s` that never crash LLDB on Wasm and step at native speed: on a Wasm
+    target the stub runs each line step itself (`QWasmLineStep`), so LLDB neither disassembles
+    Wasm code (LLDB 22 keeps at most 16 bytes of an instruction, and the `br_table` of a dense
+    `switch` is longer: heap corruption) nor single-steps each instruction; on other targets they
+    are LLDB's own commands. Every stop also sets `target.use-fast-stepping` for the function
+    stopped in, so LLDB's own stepping (lldb-dap, `thread step-over` typed in full) disassembles
+    only functions whose instructions all fit;
   * for a Rust program, the user's own toolchain formatters (String, Vec, Option, HashMap... as
     values), loaded as rust-lldb loads them, at the first stop once the program's module is known
     (a stop hook, so `wasm-remote`, `process connect`, `run` and lldb-dap all get them).
@@ -100,7 +107,7 @@ def _run(debugger, command):
 # once LLDB knows a module whose DWARF compile units are Rust. The files stay in the toolchain:
 # they match the rustc that built the program's std.
 
-RUST_HOOK_CLASS = __name__ + ".RustFormatters"
+STOP_HOOK_CLASS = __name__ + ".StopHook"
 NO_TOOLCHAIN_HINT = (
     "wasm-gdbstub: this is a Rust program, but no Rust toolchain was found (no `rustc` on PATH, "
     "or $RUSTC, whose sysroot has lib/rustlib/etc/lldb_lookup.py): install one with rustup "
@@ -214,15 +221,19 @@ def load_rust_formatters(debugger, env=None):
     return "wasm-gdbstub: loaded Rust formatters from %s" % sysroot
 
 
-class RustFormatters:
-    """Stop hook: at the first stop of a target with a Rust module (the connect's initial stop, or
-    the first breakpoint of `run`), load the toolchain's formatters and say so in one line."""
+class StopHook:
+    """The one stop hook (LLDB heads each hook's output with its name once there are two): at the
+    first stop of a target with a Rust module (the connect's initial stop, or the first breakpoint
+    of `run`), load the toolchain's formatters and say so in one line; at every stop of a Wasm
+    target, choose LLDB's fast stepping for the function stopped in (`SafeStepping`)."""
 
     def __init__(self, target, extra_args, internal_dict):
         self.checked = set()
+        self.stepping = SafeStepping()
 
     def handle_stop(self, exe_ctx, stream):
         target = exe_ctx.GetTarget()
+        self.stepping.at_stop(exe_ctx)
         line = rust_formatters_for(target.GetDebugger(), target, self.checked)
         if line:
             stream.Print(line + "\n")
@@ -238,7 +249,7 @@ def rust_formatters_for(debugger, target, checked=None):
     return load_rust_formatters(debugger)
 
 
-def install_rust_hook(debugger):
+def install_stop_hook(debugger):
     """Adds the stop hook to the selected target, or to LLDB's dummy target, which every target
     created later copies; once, however often this file is imported. Not at the initial stop
     (`-I false`): a stop hook there makes LLDB 22 print the stop without its thread and frame;
@@ -246,9 +257,137 @@ def install_rust_hook(debugger):
     interp = debugger.GetCommandInterpreter()
     listing = lldb.SBCommandReturnObject()
     interp.HandleCommand("target stop-hook list", listing)
-    if RUST_HOOK_CLASS in (listing.GetOutput() or ""):
+    if STOP_HOOK_CLASS in (listing.GetOutput() or ""):
         return
-    _run(debugger, "target stop-hook add -I false -P %s" % RUST_HOOK_CLASS)
+    _run(debugger, "target stop-hook add -I false -P %s" % STOP_HOOK_CLASS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stepping. LLDB 22's disassembler copies each decoded instruction into a 16-byte buffer
+# (`Opcode::SetOpcodeBytes`, lldb/include/lldb/Core/Opcode.h; only an assert guards it), and its
+# fast stepping (`target.use-fast-stepping`, on by default) disassembles the whole line it steps
+# (`ThreadPlanStepRange::SetNextBranchBreakpoint`). A Wasm `br_table` takes one byte per case, so a
+# line holding a `switch` of more than about a dozen dense cases corrupts LLDB's heap. Turning fast
+# stepping off makes LLDB single-step every instruction instead: no disassembly, but a round trip
+# per instruction, and LLDB 22, whose Wasm frames all have CFA 0, then stops inside every function
+# a `next` calls. So `next` and `step` arm the stub to run the whole line step itself and let
+# LLDB's own step command ask for one single step: LLDB's thread plan sees one step that ends
+# where its range stepping would have, and reports it as it always does.
+
+# LLDB keeps at most this many bytes of one instruction.
+LLDB_INSTRUCTION_BYTES = 16
+
+STEP_COMMANDS = (
+    ("next", "over", "thread step-over"),
+    ("n", "over", "thread step-over"),
+    ("step", "into", "thread step-in"),
+    ("s", "into", "thread step-in"),
+)
+
+
+def is_wasm(target):
+    return target.IsValid() and target.GetTriple().startswith("wasm")
+
+
+def send_packet(debugger, packet):
+    """The stub's reply to `packet`, or None if there is none (no process, not a gdb-remote
+    process, not stopped)."""
+    result = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand("process plugin packet send " + packet, result)
+    if not result.Succeeded():
+        return None
+    match = re.search(r"response:\s*(\S*)", result.GetOutput() or "")
+    return match.group(1) if match else None
+
+
+def set_fast_stepping(debugger, on):
+    result = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand(
+        "settings set target.use-fast-stepping %s" % ("true" if on else "false"), result
+    )
+
+
+def line_step(kind, lldb_command):
+    """A `next` or `step` command: on a stopped Wasm target in synchronous mode (the CLI), the stub
+    steps the line; elsewhere LLDB's own command runs unchanged."""
+
+    def command(debugger, arguments, exe_ctx, result, internal_dict):
+        target = exe_ctx.GetTarget()
+        process = exe_ctx.GetProcess()
+        interp = debugger.GetCommandInterpreter()
+        full = lldb_command + (" " + arguments if arguments.strip() else "")
+        armed = (
+            is_wasm(target)
+            and process.IsValid()
+            and process.GetState() == lldb.eStateStopped
+            and not debugger.GetAsync()
+            and send_packet(debugger, "QWasmLineStep:" + kind) == "OK"
+        )
+        if armed or is_wasm(target):
+            # One single step that the stub runs to the line's end, or, from a stub without line
+            # steps, LLDB's instruction stepping: either way nothing is disassembled.
+            set_fast_stepping(debugger, False)
+        try:
+            interp.HandleCommand(full, exe_ctx, result)
+        finally:
+            if armed and process.GetState() == lldb.eStateStopped:
+                send_packet(debugger, "QWasmLineStep:off")
+
+    command.__doc__ = "%s: %s, with the Wasm line stepping of lldb/wasm_gdbstub.py" % (
+        lldb_command,
+        "step over calls" if kind == "over" else "step into calls",
+    )
+    return command
+
+
+step_over = line_step("over", "thread step-over")
+step_into = line_step("into", "thread step-in")
+
+class SafeStepping:
+    """At each stop of a Wasm target, LLDB's own fast stepping stays on only in a function whose
+    instructions all fit LLDB's 16-byte buffer (the stub says, `qWasmLongestInstruction`); in any
+    other function, and when the stub cannot say, LLDB single-steps instead. This is what keeps
+    lldb-dap (which calls LLDB's stepping directly) and `thread step-over` safe."""
+
+    def __init__(self):
+        self.longest = {}
+
+    def at_stop(self, exe_ctx):
+        target = exe_ctx.GetTarget()
+        if not is_wasm(target):
+            return
+        frame = exe_ctx.GetFrame()
+        function = frame.GetFunction() if frame.IsValid() else lldb.SBFunction()
+        start = (
+            function.GetStartAddress().GetLoadAddress(target)
+            if function.IsValid()
+            else frame.GetPC() if frame.IsValid() else lldb.LLDB_INVALID_ADDRESS
+        )
+        if start == lldb.LLDB_INVALID_ADDRESS:
+            return
+        if start not in self.longest:
+            reply = send_packet(target.GetDebugger(), "qWasmLongestInstruction:%x" % start)
+            try:
+                self.longest[start] = int(reply, 16)
+            except (TypeError, ValueError):
+                self.longest[start] = None
+        longest = self.longest[start]
+        set_fast_stepping(
+            target.GetDebugger(), longest is not None and longest <= LLDB_INSTRUCTION_BYTES
+        )
+
+
+def install_stepping(debugger):
+    """Replaces LLDB's `next`/`n`/`step`/`s` aliases with the line-stepping commands."""
+    interp = debugger.GetCommandInterpreter()
+    ignored = lldb.SBCommandReturnObject()
+    for name, kind, _ in STEP_COMMANDS:
+        interp.HandleCommand("command unalias %s" % name, ignored)
+        _run(
+            debugger,
+            "command script add -o -f %s.%s %s"
+            % (__name__, "step_over" if kind == "over" else "step_into", name),
+        )
 
 
 def __lldb_init_module(debugger, internal_dict):
@@ -268,4 +407,5 @@ def __lldb_init_module(debugger, internal_dict):
         "command script add -o -f %s.wasm_remote -h %s wasm-remote"
         % (__name__, shlex.quote("Connect to a wasm-gdbstub server with the Wasm process plugin.")),
     )
-    install_rust_hook(debugger)
+    install_stop_hook(debugger)
+    install_stepping(debugger)

@@ -606,6 +606,43 @@ impl FunctionFlow {
         })
     }
 
+    /// Where the `br_table` `decoded` goes when its operand is `index` (an index past its targets
+    /// takes the default); `None` if `decoded` is no `br_table`. A line step resolves the one
+    /// branch the program is about to take instead of planting every case of a large `switch`.
+    pub fn br_table_landing(
+        &self,
+        decoded: &Decoded<'_>,
+        index: u32,
+    ) -> Result<Option<StepTargets>, BytecodeError> {
+        let Operator::BrTable { targets } = &decoded.op else {
+            return Ok(None);
+        };
+        let pc = decoded.offset;
+        let depth = match targets.targets().nth(index as usize) {
+            Some(depth) => depth?,
+            None => targets.default(),
+        };
+        let open = self.open_at(self.slots[self.index_of(pc)?]);
+        let mut out = Targets::default();
+        out.add(self.label_dest(&open, depth, pc)?);
+        Ok(Some(StepTargets {
+            same_frame: out.same,
+            callee_entries: Vec::new(),
+            leaves_frame: out.leaves,
+        }))
+    }
+
+    /// The length in bytes of the function's longest instruction.
+    pub fn longest_instruction(&self) -> u32 {
+        let offsets: Vec<u32> = self.offsets().collect();
+        offsets
+            .iter()
+            .zip(offsets.iter().skip(1).chain(std::iter::once(&self.end)))
+            .map(|(start, next)| next.saturating_sub(*start))
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Where a branch to label `depth` (relative to the constructs `open`) lands.
     fn label_dest(&self, open: &[u32], depth: u32, pc: u32) -> Result<Dest, BytecodeError> {
         let construct = usize::try_from(depth)
@@ -755,6 +792,27 @@ impl ModuleInfo {
             && flow
                 .successors(&decoded, self)
                 .is_ok_and(|t| !t.leaves_frame && t.callee_entries.is_empty())
+    }
+
+    /// Where the `br_table` at `pc` goes for operand `index` (see
+    /// [`FunctionFlow::br_table_landing`]); `None` if the instruction there is no `br_table`.
+    pub fn br_table_landing(
+        &self,
+        bytes: &[u8],
+        pc: u32,
+        index: u32,
+    ) -> Result<Option<StepTargets>, BytecodeError> {
+        let (_, flow, decoded) = self.decode(bytes, pc)?;
+        flow.br_table_landing(&decoded, index)
+    }
+
+    /// The length of the longest instruction of the function containing `pc`: LLDB's
+    /// disassembler keeps at most 16 bytes of an instruction (see `lldb/wasm_gdbstub.py`).
+    pub fn longest_instruction_around(&self, bytes: &[u8], pc: u32) -> Result<u32, BytecodeError> {
+        let func_index = self
+            .func_containing(pc)
+            .ok_or(BytecodeError::NotInFunction(pc))?;
+        Ok(self.flow(bytes, func_index)?.longest_instruction())
     }
 
     /// Where one instruction at `pc` can transfer control (the module docs give the landing

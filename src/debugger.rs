@@ -8,6 +8,7 @@ use crate::breakpoints::{Breakpoints, UserBreakpoint};
 use crate::debuggee::{AccessError, Debuggee};
 use crate::execution::{End, RunState};
 use crate::host::{Host, Value};
+use crate::line_step::{LineStep, LineStepKind};
 use crate::memory_access::Access;
 use crate::stepping;
 use crate::watchpoints::{Watchpoint, Watchpoints};
@@ -80,6 +81,11 @@ pub struct Debugger<H: Host> {
     /// a trap), or the trap it was resumed from.
     pub(crate) exit: Option<End>,
     pub(crate) options: CoreOptions,
+    /// The line step the client armed (`QWasmLineStep`): single steps from a source line run
+    /// to the line's end (see `crate::line_step`).
+    line_step_armed: Option<LineStepKind>,
+    /// The line step under way, until the stop that ends it.
+    pub(crate) line_step: Option<LineStep>,
 }
 
 impl<H: Host> Debugger<H> {
@@ -93,6 +99,8 @@ impl<H: Host> Debugger<H> {
             run: RunState::default(),
             exit: None,
             options,
+            line_step_armed: None,
+            line_step: None,
         }
     }
 
@@ -102,6 +110,31 @@ impl<H: Host> Debugger<H> {
         self.breakpoints.clear_all();
         self.watchpoints.clear();
         self.watch_accesses.clear();
+        self.line_step_armed = None;
+    }
+
+    /// Arms (or with `None` disarms) line steps: what the client's next single steps mean.
+    pub fn arm_line_step(&mut self, kind: Option<LineStepKind>) {
+        self.line_step_armed = kind;
+    }
+
+    pub(crate) fn line_step_armed(&self) -> Option<LineStepKind> {
+        self.line_step_armed
+    }
+
+    /// The length of the longest instruction in the function at code address `addr`.
+    pub fn longest_instruction_at(&self, addr: u64) -> Result<u32, Refusal> {
+        let site = self.code_site(addr)?;
+        let module = self
+            .debuggee
+            .module(site.module)
+            .ok_or_else(|| Refusal::new(format!("no module {}", site.module)))?;
+        let info = module
+            .info
+            .as_ref()
+            .ok_or_else(|| Refusal::new(format!("module {} could not be decoded", site.module)))?;
+        info.longest_instruction_around(&module.bytes, site.pc)
+            .map_err(|e| Refusal::new(format!("{addr:#x}: {e}")))
     }
 
     /// The address LLDB is shown for a frame at `site`: where a user breakpoint LLDB planted

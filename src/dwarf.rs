@@ -226,6 +226,20 @@ impl LineTable {
         self.starts.is_empty()
     }
 
+    /// The source line the code at `offset` belongs to: the last line that starts at or before
+    /// it and not before `floor` (the start of its function, so no line of another function is
+    /// taken). Compiler-generated code (line 0) counts as part of the line before it.
+    pub fn line_containing(&self, offset: u32, floor: u32) -> Option<(&str, u32)> {
+        let (_, &(file, line)) = self.starts.range(floor..=offset).next_back()?;
+        let name = self.files.get(file as usize).map_or("?", String::as_str);
+        Some((name, line))
+    }
+
+    /// Whether any line starts in `range` (a function with debug info has one).
+    pub fn has_lines_in(&self, range: Range<u32>) -> bool {
+        self.starts.range(range).next().is_some()
+    }
+
     /// Each line of the files whose path ends with `file_suffix` (of every file when `None`),
     /// with the lowest module offset where it starts: where a breakpoint on that line goes.
     pub fn lines_in(&self, file_suffix: Option<&str>) -> BTreeMap<u32, u32> {

@@ -7,6 +7,7 @@ use crate::addr::Site;
 use crate::breakpoints::{Hit, StepTarget};
 use crate::debugger::Debugger;
 use crate::host::{Host, HostEvent, ResumeMode, Value};
+use crate::line_step::LineStep;
 use crate::stepping;
 use crate::traps::TrapReason;
 use crate::watchpoints::Watchpoint;
@@ -146,16 +147,30 @@ impl<H: Host> Debugger<H> {
                 return Some(Outcome::Stopped(Stop::Breakpoint));
             }
         }
-        let plan = match request {
-            ResumeRequest::Continue => Vec::new(),
-            ResumeRequest::Step => match self.step_plan() {
-                Ok(plan) => plan,
-                Err(why) => return Some(Outcome::Stopped(refuse_step(why))),
-            },
+        self.line_step = match (request, self.line_step_armed()) {
+            (ResumeRequest::Step, Some(kind)) => LineStep::start(kind, &self.debuggee),
+            _ => None,
         };
-        log::debug!("resume {request:?} plan={plan:?}");
+        let plan = match (request, &self.line_step) {
+            (ResumeRequest::Continue, _) => Ok(Vec::new()),
+            (ResumeRequest::Step, Some(line_step)) => line_step.plan(&self.debuggee),
+            (ResumeRequest::Step, None) => self.step_plan(),
+        };
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(why) => {
+                self.line_step = None;
+                return Some(Outcome::Stopped(refuse_step(why)));
+            }
+        };
+        log::debug!(
+            "resume {request:?} line_step={:?} plan={plan:?}",
+            self.line_step
+        );
         self.breakpoints.set_step(plan);
-        let stays_in_frame = request == ResumeRequest::Step && self.top_stays_in_activation();
+        let stays_in_frame = request == ResumeRequest::Step
+            && self.line_step.is_none()
+            && self.top_stays_in_activation();
         self.start(ResumeMode::Continue, None, stays_in_frame);
         None
     }
@@ -283,7 +298,9 @@ impl<H: Host> Debugger<H> {
                 }
                 Outcome::Running
             }
+            Verdict::Report(Stop::StepDone) if self.line_step_goes_on() => Outcome::Running,
             Verdict::Report(stop) => {
+                self.line_step = None;
                 let shown_elsewhere = self
                     .debuggee
                     .stack
@@ -462,6 +479,31 @@ impl<H: Host> Debugger<H> {
                 Outcome::Exited(_) => return false,
                 Outcome::Stopped(_) => return true,
                 Outcome::Running => self.interrupt(),
+            }
+        }
+    }
+
+    /// At a stop that ended a step: if a line step is under way and this is not yet where it
+    /// ends, resumes it towards the line's next exits and returns true.
+    fn line_step_goes_on(&mut self) -> bool {
+        let Some(mut line_step) = self.line_step.take() else {
+            return false;
+        };
+        if line_step.ends_here(&self.debuggee) {
+            return false;
+        }
+        match line_step.plan(&self.debuggee) {
+            Ok(plan) => {
+                log::debug!("line step goes on: {line_step:?} plan={plan:?}");
+                self.breakpoints.set_step(plan);
+                self.line_step = Some(line_step);
+                self.start(ResumeMode::Continue, None, false);
+                true
+            }
+            Err(why) => {
+                // Stopping here is safer than running free; the client sees a finished step.
+                log::info!("line step ends early: {why}");
+                false
             }
         }
     }

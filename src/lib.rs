@@ -15,6 +15,7 @@ pub mod dwarf;
 pub mod execution;
 pub mod gdb;
 pub mod host;
+pub mod line_step;
 pub mod logging;
 pub mod memory_access;
 pub mod monitor_text;

@@ -7,6 +7,7 @@
 //! an error reply and the session goes on. The packets gdbstub 0.7 does not implement come out
 //! parsed, for the session to answer.
 
+use crate::line_step::LineStepKind;
 use crate::rsp::{checksum, frame, frame_bytes};
 
 /// What to do with the bytes seen so far.
@@ -30,6 +31,12 @@ pub enum Packet {
     MemoryRegionInfo(u64),
     /// `QListThreadsInStopReply`: stop replies should list the threads and their pcs.
     ListThreadsInStopReply,
+    /// `QWasmLineStep:over|into|off`: what single steps mean until the next such packet (see
+    /// `crate::line_step`); sent by `lldb/wasm_gdbstub.py` around LLDB's step commands.
+    LineStep(Option<LineStepKind>),
+    /// `qWasmLongestInstruction:addr`: the length of the longest instruction of the function at
+    /// code address `addr`, for the integration to tell whether LLDB may disassemble it.
+    LongestInstruction(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,6 +217,21 @@ fn parse_answered(body: &[u8]) -> Option<Result<Packet, &'static str>> {
             hex(arg)
                 .map(Packet::MemoryRegionInfo)
                 .ok_or("E.malformed qMemoryRegionInfo"),
+        );
+    }
+    if let Some(kind) = body.strip_prefix(b"QWasmLineStep:") {
+        return Some(match kind {
+            b"over" => Ok(Packet::LineStep(Some(LineStepKind::Over))),
+            b"into" => Ok(Packet::LineStep(Some(LineStepKind::Into))),
+            b"off" => Ok(Packet::LineStep(None)),
+            _ => Err("E.QWasmLineStep takes over, into or off"),
+        });
+    }
+    if let Some(arg) = body.strip_prefix(b"qWasmLongestInstruction:") {
+        return Some(
+            hex(arg)
+                .map(Packet::LongestInstruction)
+                .ok_or("E.malformed qWasmLongestInstruction"),
         );
     }
     (body == b"QListThreadsInStopReply").then_some(Ok(Packet::ListThreadsInStopReply))

@@ -9,7 +9,7 @@ use crate::execution::{End, Outcome, Stop};
 use crate::gdb::{GdbTarget, ProtocolOptions, THREAD};
 use crate::host::Host;
 use crate::packet_guard::{Action, Guard, Packet};
-use crate::rsp::{ReplyBuffer, console_output, error_reply, frame, hex_text};
+use crate::rsp::{ReplyBuffer, console_output, error_reply, frame, hex_text, refusal_reply};
 use crate::watchpoints::WatchKind;
 use gdbstub::common::Signal;
 use gdbstub::stub::state_machine::GdbStubStateMachine;
@@ -269,6 +269,16 @@ impl<'c, H: Host> Session<'c, H> {
             Packet::ListThreadsInStopReply => {
                 self.threads_in_stop_reply = true;
                 self.replies.push_raw(&frame("OK"));
+            }
+            Packet::LineStep(kind) => {
+                self.target.core.arm_line_step(kind);
+                self.replies.push_raw(&frame("OK"));
+            }
+            Packet::LongestInstruction(addr) => {
+                match self.target.core.longest_instruction_at(addr) {
+                    Ok(len) => self.replies.push_raw(&frame(&format!("{len:x}"))),
+                    Err(why) => self.replies.push_raw(&refusal_reply("01", &why.0)),
+                }
             }
         }
     }

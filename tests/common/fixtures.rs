@@ -65,6 +65,11 @@ pub fn c_leaf() -> PathBuf {
     c_fixture("leaf")
 }
 
+/// `tests/fixtures/c/switch.c` built as a core module: a 120-case `switch` (one long `br_table`).
+pub fn c_switch() -> PathBuf {
+    c_fixture("switch")
+}
+
 /// `tests/fixtures/c/app.c` built as a core module.
 pub fn c_app() -> PathBuf {
     c_fixture("app")
