@@ -132,10 +132,35 @@ fn rust_std_builds_for_p1_and_p2() {
 }
 
 #[test]
+fn zlib_builds_and_matches_native() {
+    let wasm = timed("zlib wasm build", corpus::zlib_wasm);
+    let native = timed("zlib native build", corpus::zlib_native);
+    assert!(corpus::zlib_inflate_src().is_file());
+    describe("zlib", &wasm);
+    let wasm_out = timed("zlib wasm run", || run_wasm(&wasm));
+    let native_out = timed("zlib native run", || run_native(&native));
+    assert_same("zlib", &wasm_out, &native_out);
+}
+
+#[test]
+fn bzip2_builds_and_matches_native() {
+    let wasm = timed("bzip2 wasm build", corpus::bzip2_wasm);
+    let native = timed("bzip2 native build", corpus::bzip2_native);
+    assert!(corpus::bzip2_decompress_src().is_file());
+    describe("bzip2", &wasm);
+    let wasm_out = timed("bzip2 wasm run", || run_wasm(&wasm));
+    let native_out = timed("bzip2 native run", || run_native(&native));
+    assert_same("bzip2", &wasm_out, &native_out);
+}
+
+#[test]
 fn all_wasm_lists_every_program() {
     let all = corpus::all_wasm();
     let names: Vec<&str> = all.iter().map(|(name, _)| *name).collect();
-    assert_eq!(names, ["lua", "cpp", "rust_std_p1", "rust_std_p2"]);
+    assert_eq!(
+        names,
+        ["lua", "cpp", "rust_std_p1", "rust_std_p2", "zlib", "bzip2"]
+    );
     for (name, path) in &all {
         assert!(path.is_file(), "{name}: {} missing", path.display());
     }

@@ -11,6 +11,12 @@
 //!   library.
 //! * `rust_std`: `tests/corpus/rust-std/`, a std-heavy cargo package, for
 //!   `wasm32-wasip1` (core module) and `wasm32-wasip2` (component).
+//! * `zlib`: zlib from the pinned crates.io crate `libz-sys` plus a host,
+//!   `tests/corpus/zlib/host.c`, that inflates a few KB in small chunks, so
+//!   `inflate`'s state-machine `switch` (one long `br_table`) runs throughout.
+//! * `bzip2`: bzip2 from the pinned crate `bzip2-sys` plus a host,
+//!   `tests/corpus/bzip2/host.c`, decompressing in small chunks through
+//!   `BZ2_decompress`, a 41-case `switch` state machine.
 //! * `large_app`: `bench/large-app/`, the benchmark's Rust program over `regex`
 //!   and `serde_json` from crates.io, a 16 MB `wasm32-wasip1` debug build
 //!   (2 MB of code, 89,000 stores).
@@ -111,6 +117,8 @@ pub fn all_wasm() -> Vec<(&'static str, PathBuf)> {
         ("cpp", cpp_wasm()),
         ("rust_std_p1", rust_std_p1()),
         ("rust_std_p2", rust_std_p2()),
+        ("zlib", zlib_wasm()),
+        ("bzip2", bzip2_wasm()),
     ]
 }
 
@@ -372,6 +380,312 @@ pub fn large_app() -> PathBuf {
                 fs::copy(&built, tmp).expect("copy large-app.wasm");
             });
             wasm
+        })
+        .clone()
+}
+
+// ---------------------------------------------------------------------------
+// zlib and bzip2: C libraries whose hot functions are big `switch` state
+// machines (`inflate`'s `switch (state->mode)` in zlib's inflate.c,
+// `BZ2_decompress`'s `switch (s->state)` in bzip2's decompress.c; each a
+// `br_table` of more than 30 targets in the wasm build). Sources from pinned
+// crates.io `-sys` crates, fetched like Lua's; small hosts under
+// `tests/corpus/zlib/` and `tests/corpus/bzip2/` run a compress/decompress
+// round trip and print one `checksum=` line.
+
+/// The `libz-sys` release whose bundled zlib sources (`src/zlib/`, zlib 1.4)
+/// the corpus builds; must match `tests/corpus/zlib-fetch/Cargo.toml`.
+pub const LIBZ_SYS_VERSION: &str = "1.1.33";
+
+/// The `bzip2-sys` release whose bundled bzip2 1.0.8 sources the corpus
+/// builds; must match `tests/corpus/bzip2-fetch/Cargo.toml`.
+pub const BZIP2_SYS_VERSION: &str = "0.1.13+1.0.8";
+
+/// zlib's `.c` files that a deflate + inflate round trip needs (no gz*
+/// file API, no compress/uncompress wrappers, no infback).
+pub const ZLIB_SOURCES: &[&str] = &[
+    "adler32.c",
+    "crc32.c",
+    "deflate.c",
+    "inffast.c",
+    "inflate.c",
+    "inftrees.c",
+    "trees.c",
+    "zutil.c",
+];
+
+/// bzip2's library `.c` files (the ones `bzip2-sys` compiles; not the
+/// `bzip2` and `bzip2recover` programs).
+pub const BZIP2_SOURCES: &[&str] = &[
+    "blocksort.c",
+    "bzlib.c",
+    "compress.c",
+    "crctable.c",
+    "decompress.c",
+    "huffman.c",
+    "randtable.c",
+];
+
+/// Flags for both zlib builds.
+fn zlib_flags() -> Vec<String> {
+    vec![
+        "-g".into(),
+        "-O0".into(),
+        "-std=gnu17".into(),
+        format!("-I{}", zlib_source_dir().display()),
+    ]
+}
+
+/// Flags for both bzip2 builds. `BZ_NO_STDIO`, as `bzip2-sys` builds it,
+/// leaves out the `FILE *` API; the host then supplies `bz_internal_error`.
+fn bzip2_flags() -> Vec<String> {
+    vec![
+        "-g".into(),
+        "-O0".into(),
+        "-std=gnu17".into(),
+        "-DBZ_NO_STDIO".into(),
+        format!("-I{}", bzip2_source_dir().display()),
+    ]
+}
+
+/// Extra flags for the `wasm32-wasi` builds of zlib and bzip2.
+const C_WASM_FLAGS: &[&str] = &["--target=wasm32-wasi", "-Wno-deprecated"];
+
+/// The directory holding zlib's `.c` and `.h` files (`src/zlib/` inside the
+/// `libz-sys` crate that `cargo metadata` downloads into Cargo's registry
+/// on first use).
+pub fn zlib_source_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = registry_crate_dir(&zlib_fetch_manifest(), "libz-sys", LIBZ_SYS_VERSION)
+            .join("src/zlib");
+        assert!(
+            dir.join("inflate.c").is_file(),
+            "libz-sys {LIBZ_SYS_VERSION} has no {}/inflate.c",
+            dir.display()
+        );
+        dir
+    })
+    .clone()
+}
+
+/// The directory holding bzip2's `.c` and `.h` files (`bzip2-1.0.8/`
+/// inside the `bzip2-sys` crate that `cargo metadata` downloads into
+/// Cargo's registry on first use).
+pub fn bzip2_source_dir() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = registry_crate_dir(&bzip2_fetch_manifest(), "bzip2-sys", BZIP2_SYS_VERSION)
+            .join("bzip2-1.0.8");
+        assert!(
+            dir.join("decompress.c").is_file(),
+            "bzip2-sys {BZIP2_SYS_VERSION} has no {}/decompress.c",
+            dir.display()
+        );
+        dir
+    })
+    .clone()
+}
+
+/// The zlib host program, `tests/corpus/zlib/host.c`.
+pub fn zlib_host_src() -> PathBuf {
+    corpus_dir().join("zlib/host.c")
+}
+
+/// The bzip2 host program, `tests/corpus/bzip2/host.c`.
+pub fn bzip2_host_src() -> PathBuf {
+    corpus_dir().join("bzip2/host.c")
+}
+
+/// zlib's `inflate.c`, home of `inflate` and its `switch (state->mode)`.
+pub fn zlib_inflate_src() -> PathBuf {
+    zlib_source_dir().join("inflate.c")
+}
+
+/// bzip2's `decompress.c`, home of `BZ2_decompress` and its
+/// `switch (s->state)`.
+pub fn bzip2_decompress_src() -> PathBuf {
+    bzip2_source_dir().join("decompress.c")
+}
+
+/// zlib's `.c` files that the corpus compiles ([`ZLIB_SOURCES`]).
+pub fn zlib_c_sources() -> Vec<PathBuf> {
+    let dir = zlib_source_dir();
+    ZLIB_SOURCES.iter().map(|f| dir.join(f)).collect()
+}
+
+/// bzip2's `.c` files that the corpus compiles ([`BZIP2_SOURCES`]).
+pub fn bzip2_c_sources() -> Vec<PathBuf> {
+    let dir = bzip2_source_dir();
+    BZIP2_SOURCES.iter().map(|f| dir.join(f)).collect()
+}
+
+fn zlib_fetch_manifest() -> PathBuf {
+    corpus_dir().join("zlib-fetch/Cargo.toml")
+}
+
+fn bzip2_fetch_manifest() -> PathBuf {
+    corpus_dir().join("bzip2-fetch/Cargo.toml")
+}
+
+/// The root of crate `name` at exactly `version`, as `cargo metadata` on
+/// `manifest` (a fetch-only package with a lock file) reports it after
+/// downloading it into Cargo's registry.
+fn registry_crate_dir(manifest: &Path, name: &str, version: &str) -> PathBuf {
+    let mut cmd = fixtures::cargo_command();
+    cmd.current_dir(manifest.parent().expect("manifest dir"))
+        .args(["metadata", "--format-version", "1", "--locked"])
+        .arg("--manifest-path")
+        .arg(manifest);
+    let stdout = fixtures::run_build(&mut cmd, &format!("cargo metadata (fetching {name})"));
+    let meta: serde_json::Value =
+        serde_json::from_slice(&stdout).expect("cargo metadata printed invalid JSON");
+    let package = meta["packages"]
+        .as_array()
+        .expect("cargo metadata: no packages")
+        .iter()
+        .find(|p| p["name"] == name && p["version"] == version)
+        .unwrap_or_else(|| {
+            panic!(
+                "cargo metadata for {} lists no {name} {version}",
+                manifest.display()
+            )
+        });
+    Path::new(
+        package["manifest_path"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} manifest_path")),
+    )
+    .parent()
+    .unwrap_or_else(|| panic!("{name} crate dir"))
+    .to_path_buf()
+}
+
+/// The `.c` and `.h` files directly in `dir`.
+fn c_files_in(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "c" || e == "h"))
+        .collect()
+}
+
+/// Everything a zlib or bzip2 build depends on, for the staleness check:
+/// the library's C files, the host's directory and the fetch package.
+fn c_library_inputs(source_dir: &Path, host_dir: &str, fetch: &Path) -> Vec<PathBuf> {
+    let mut inputs = c_files_in(source_dir);
+    inputs.extend(files_in(&corpus_dir().join(host_dir)));
+    inputs.push(fetch.with_file_name("Cargo.lock"));
+    inputs.push(fetch.to_path_buf());
+    inputs
+}
+
+fn zlib_inputs() -> Vec<PathBuf> {
+    c_library_inputs(&zlib_source_dir(), "zlib", &zlib_fetch_manifest())
+}
+
+fn bzip2_inputs() -> Vec<PathBuf> {
+    c_library_inputs(&bzip2_source_dir(), "bzip2", &bzip2_fetch_manifest())
+}
+
+/// Compiles and links `sources` into `target/corpus/<out_name>` with
+/// clang-22 (for `wasm32-wasi` when `wasm`, else natively), unless it is
+/// newer than `inputs`.
+fn build_c_program(
+    out_name: &str,
+    inputs: &[PathBuf],
+    flags: &[String],
+    sources: &[PathBuf],
+    wasm: bool,
+    what: &str,
+) -> PathBuf {
+    let out = out_dir().join(out_name);
+    build_if_stale(&out, inputs, |tmp| {
+        let mut cmd = Command::new(super::tools::tool_or_env("clang-22", "CLANG"));
+        cmd.current_dir(manifest_dir());
+        if wasm {
+            cmd.args(C_WASM_FLAGS);
+        }
+        cmd.args(flags).args(sources).arg("-o").arg(tmp);
+        fixtures::run_build(&mut cmd, what);
+    });
+    out
+}
+
+/// zlib + `tests/corpus/zlib/host.c` as a `wasm32-wasi` core module.
+pub fn zlib_wasm() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let mut sources = zlib_c_sources();
+            sources.push(zlib_host_src());
+            build_c_program(
+                "zlib.wasm",
+                &zlib_inputs(),
+                &zlib_flags(),
+                &sources,
+                true,
+                "clang build of zlib for wasm32-wasi",
+            )
+        })
+        .clone()
+}
+
+/// zlib + `tests/corpus/zlib/host.c` as a native (x86-64) executable, from
+/// the same sources and flags as [`zlib_wasm`].
+pub fn zlib_native() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let mut sources = zlib_c_sources();
+            sources.push(zlib_host_src());
+            build_c_program(
+                "zlib-native",
+                &zlib_inputs(),
+                &zlib_flags(),
+                &sources,
+                false,
+                "native clang build of zlib",
+            )
+        })
+        .clone()
+}
+
+/// bzip2 + `tests/corpus/bzip2/host.c` as a `wasm32-wasi` core module.
+pub fn bzip2_wasm() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let mut sources = bzip2_c_sources();
+            sources.push(bzip2_host_src());
+            build_c_program(
+                "bzip2.wasm",
+                &bzip2_inputs(),
+                &bzip2_flags(),
+                &sources,
+                true,
+                "clang build of bzip2 for wasm32-wasi",
+            )
+        })
+        .clone()
+}
+
+/// bzip2 + `tests/corpus/bzip2/host.c` as a native (x86-64) executable,
+/// from the same sources and flags as [`bzip2_wasm`].
+pub fn bzip2_native() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let mut sources = bzip2_c_sources();
+            sources.push(bzip2_host_src());
+            build_c_program(
+                "bzip2-native",
+                &bzip2_inputs(),
+                &bzip2_flags(),
+                &sources,
+                false,
+                "native clang build of bzip2",
+            )
         })
         .clone()
 }
