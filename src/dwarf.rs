@@ -254,6 +254,21 @@ impl LineTable {
         lines
     }
 
+    /// Every module offset where `line` of the files whose path ends with `file_suffix` starts.
+    pub fn starts_of(&self, file_suffix: &str, line: u32) -> Vec<u32> {
+        self.starts
+            .iter()
+            .filter(|&(_, &(file, l))| {
+                l == line
+                    && self
+                        .files
+                        .get(file as usize)
+                        .is_some_and(|name| name.ends_with(file_suffix))
+            })
+            .map(|(&offset, _)| offset)
+            .collect()
+    }
+
     /// Why the table is missing or incomplete.
     pub fn problem(&self) -> Option<&str> {
         self.problem.as_deref()

@@ -99,13 +99,6 @@ impl LineStep {
                 taken_branch(debuggee, info, bytes, pc)
                     .map_or_else(|| info.step_targets(bytes, pc), Ok)
                     .map_err(|e| cannot(pc, e))?
-            } else if is_br_table(info, bytes, pc) {
-                // Resolved when the program gets there (see the module docs).
-                targets.push(StepTarget {
-                    site: here(pc),
-                    depth,
-                });
-                continue;
             } else {
                 info.step_targets(bytes, pc).map_err(|e| cannot(pc, e))?
             };
@@ -136,7 +129,10 @@ impl LineStep {
                 }
             }
             for next in same_frame {
-                if self.line_ends_at(debuggee, top.module, next) {
+                // A `br_table` is resolved when the program gets there (see the module docs),
+                // also one the step started at: the dispatch loops LLVM builds for irreducible
+                // control flow come back to the same `br_table` with another index.
+                if self.line_ends_at(debuggee, top.module, next) || is_br_table(info, bytes, next) {
                     targets.push(StepTarget {
                         site: here(next),
                         depth,

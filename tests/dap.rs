@@ -580,3 +580,64 @@ fn dap_cpp_corpus_breakpoint_stack_variables_and_steps() {
         .assert_stdout_contains("algorithms: odd-squares=20 sum=10660 fold=477699 ring=157/8")
         .assert_stdout_contains("checksum=");
 }
+
+/// The issue-26 program through lldb-dap's own stepping: a source breakpoint on `classify`'s
+/// first line, then `next` onto the 120-case `switch`, into the taken case, past the `switch`
+/// and out to `main`, as natively (LLDB crashed on the second `next` before the integration's
+/// stop hook turned fast stepping off in functions LLDB cannot disassemble), then on in `main`.
+#[test]
+fn dap_next_through_a_large_switch() {
+    let wasm = fixtures::c_switch();
+    let source = fixtures::fixtures_dir().join("c/switch.c");
+    let first = line_containing(&source, "  int r = 0;");
+    let switch = line_containing(&source, "  switch (op) {");
+    let case0 = line_containing(&source, "  case 0: r = x + 1; break;");
+    let after = line_containing(&source, "  r += 1;");
+    let ret = line_containing(&source, "  return r;");
+    let call = line_containing(&source, "    s += classify((i * 37) % 121, i);");
+    let at = |name: &str, line: u32| (name.to_string(), "switch.c".to_string(), line as i64);
+
+    let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
+    let addr = debuggee.addr().to_string();
+    let config = launch_json_config("attach", &wasm, Some(&addr));
+    let mut dap = Dap::start(&[]);
+    initialize(&mut dap);
+    let seq = dap.send("attach", config);
+    dap.event("initialized");
+    let set = set_line_breakpoints(&mut dap, &source, &[first]);
+    assert_eq!(
+        set["body"]["breakpoints"][0]["verified"],
+        json!(true),
+        "{set}"
+    );
+    dap.request("configurationDone", json!({}));
+    let stopped = dap.event("stopped");
+    assert_eq!(
+        stopped["body"]["reason"],
+        "breakpoint",
+        "{}",
+        dap.transcript()
+    );
+    let thread = stopped["body"]["threadId"].as_i64().expect("threadId");
+    set_line_breakpoints(&mut dap, &source, &[]);
+
+    for (name, line) in [
+        ("classify", switch),
+        ("classify", case0),
+        ("classify", after),
+        ("classify", ret),
+        ("main", call),
+    ] {
+        let trace = step(&mut dap, "next", thread);
+        assert_eq!(top_frames(&trace, 1), [at(name, line)], "{trace}");
+    }
+    let trace = step(&mut dap, "next", thread);
+    assert_eq!(top_frames(&trace, 1)[0].0, "main", "{trace}");
+
+    finish_without_breakpoints(&mut dap, &source, thread);
+    dap.wait("the attach response", |m| {
+        m["request_seq"].as_i64() == Some(seq)
+    });
+    let program = debuggee.wait_exit(Duration::from_secs(60));
+    program.assert_success().assert_stdout_contains("1971");
+}

@@ -30,6 +30,11 @@ pub fn dwarf_line_table(wasm: &[u8], file_suffix: Option<&str>) -> HashMap<u32, 
     table.lines_in(file_suffix).into_iter().collect()
 }
 
+/// Every module offset where `line` of the file whose path ends with `file_suffix` starts.
+pub fn dwarf_line_starts(wasm: &[u8], file_suffix: &str, line: u32) -> Vec<u32> {
+    LineTable::read(wasm, parse(wasm).dwarf_sections()).starts_of(file_suffix, line)
+}
+
 /// The linear-memory address of the global variable named `name`.
 pub fn data_symbol_address(wasm: &[u8], name: &str) -> u64 {
     static_address(wasm, parse(wasm).dwarf_sections(), name)

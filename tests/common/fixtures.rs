@@ -10,7 +10,9 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-pub use super::dwarf::{code_section_start, data_symbol_address, dwarf_line_table};
+pub use super::dwarf::{
+    code_section_start, data_symbol_address, dwarf_line_starts, dwarf_line_table,
+};
 use super::manifest_dir;
 
 /// `tests/fixtures/` in the source tree.

@@ -20,8 +20,12 @@ Usage (with LLDB's Python package importable, e.g. PYTHONPATH=$(lldb-22 -P)):
            --source-root DIR (repeatable): the program's own sources. `step`
            does not stop in functions whose compile unit lies elsewhere
            (see library_functions())
-           --no-fast-stepping: LLDB single-steps every instruction of a
-           line instead of running to the next branch (target.use-fast-stepping)
+           --integration PATH: `command script import PATH` first (both
+           sides), as a user of the project's LLDB integration
+           (lldb/wasm_gdbstub.py) has it; the Wasm side then connects with
+           its `wasm-remote`, and nothing else is set by hand
+           --sbapi: step with SBThread.StepOver/StepInto, as lldb-dap does,
+           instead of the `next`/`step` commands a CLI user types
            --probe PATH (repeatable): record the value of the variable path
            PATH (`frame variable` syntax, e.g. L->l_G->GCdebt) at the first
            stop, to explain divergences that come from program state
@@ -161,7 +165,8 @@ def parse_args(argv):
         "keep_going": False,
         "probes": [],
         "roots": [],
-        "fast_stepping": True,
+        "integration": None,
+        "sbapi": False,
     }
     if mode == "native":
         opts["elf"] = argv[1]
@@ -182,8 +187,10 @@ def parse_args(argv):
         elif flag == "--source-root":
             root = rest.pop(0)
             opts["roots"] += [os.path.abspath(root), os.path.realpath(root)]
-        elif flag == "--no-fast-stepping":
-            opts["fast_stepping"] = False
+        elif flag == "--integration":
+            opts["integration"] = rest.pop(0)
+        elif flag == "--sbapi":
+            opts["sbapi"] = True
         elif flag == "--probe":
             opts["probes"].append(rest.pop(0))
         elif flag == "--keep-going":
@@ -342,8 +349,8 @@ class Session:
         # avoided to match (see library_functions()).
         self.run("settings set symbols.enable-external-lookup false")
         self.set_avoid_regexp([])
-        if not self.opts["fast_stepping"]:
-            self.run("settings set target.use-fast-stepping false")
+        if self.opts["integration"]:
+            self.run("command script import %s" % json.dumps(self.opts["integration"]))
         self.run("settings show target.process.thread.step-in-avoid-nodebug", check=False)
 
     def start(self):
@@ -358,7 +365,10 @@ class Session:
                 "process launch -i /dev/null -o /dev/null -e /dev/null -- %s" % args
             )
         else:
-            self.run("process connect --plugin wasm connect://%s" % opts["addr"])
+            if opts["integration"]:
+                self.run("wasm-remote %s" % opts["addr"])
+            else:
+                self.run("process connect --plugin wasm connect://%s" % opts["addr"])
             self.run("breakpoint set --name %s" % opts["start"])
             self.run("process continue")
         self.target = self.dbg.GetSelectedTarget()
@@ -455,7 +465,13 @@ class Session:
         for i in range(1, opts["count"] + 1):
             thread = self.process.GetSelectedThread()
             err = lldb.SBError()
-            if opts["action"] == "next":
+            if not opts["sbapi"]:
+                # What a CLI user types: the integration's `next`/`step` where it is imported.
+                res = lldb.SBCommandReturnObject()
+                self.ci.HandleCommand(opts["action"], res)
+                if not res.Succeeded():
+                    err.SetErrorString(res.GetError() or "%s failed" % opts["action"])
+            elif opts["action"] == "next":
                 thread.StepOver(lldb.eOnlyDuringStepping, err)
             else:
                 thread.StepInto(
