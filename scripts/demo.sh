@@ -51,16 +51,20 @@ fi
 echo "==> Wasmtime is running $app under the debugger at $addr"
 cat "$log"
 
-connect="process connect --plugin wasm connect://$addr"
+# The project's LLDB integration first, as the README tells users: its `next`/`step` have the stub
+# step each line (LLDB's own fast stepping crashes on long Wasm instructions).
+integration="command script import $root/lldb/wasm_gdbstub.py"
+connect="wasm-remote $addr"
 if [ "$interactive" = 1 ]; then
-  echo "==> starting LLDB ($connect)"
-  "$lldb" -o "$connect"
+  echo "==> starting LLDB ($integration; $connect)"
+  "$lldb" -o "$integration" -o "$connect"
   exit 0
 fi
 
 line_of() { grep -n "MARK: $1\$" tests/fixtures/c/app.c | cut -d: -f1; }
 echo "==> scripted LLDB session"
 "$lldb" -b --no-lldbinit \
+  -o "$integration" \
   -o "$connect" \
   -o "image list" \
   -o "breakpoint set --name fact" \

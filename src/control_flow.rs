@@ -20,6 +20,8 @@
 //! - a branch to the function's own label, `return`, and the function's final `end` leave the
 //!   frame (a branch to the function label never meets the final `end`'s patch point).
 
+use std::collections::HashMap;
+
 use wasmparser::{BinaryReader, Catch, Handle, Operator, OperatorsReader};
 
 use crate::wasm_module::{BytecodeError, ModuleInfo};
@@ -161,6 +163,9 @@ pub struct FunctionFlow {
     constructs: Vec<Construct>,
     /// One past the final `end`.
     end: u32,
+    /// Locals that keep one value for the rest of an activation from some pc on (see
+    /// [`FunctionFlow::local_settled_at`]), with that pc.
+    settled_locals: HashMap<u32, u32>,
 }
 
 /// An operator with its position.
@@ -282,7 +287,19 @@ impl FunctionFlow {
         let mut slots = Vec::new();
         let mut ops = Operators::new(code, entry);
         let mut end = entry;
+        // Writes of each local: how many, and where the first one ends; and whether the code so
+        // far runs straight, once per activation, from the function's entry.
+        let mut writes: HashMap<u32, (u32, u32)> = HashMap::new();
+        let mut straight = true;
         while let Some(d) = ops.read()? {
+            if let Operator::LocalSet { local_index } | Operator::LocalTee { local_index } = d.op {
+                let seen = writes.entry(local_index).or_insert((0, u32::MAX));
+                seen.0 += 1;
+                if straight && seen.0 == 1 {
+                    seen.1 = d.next;
+                }
+            }
+            straight &= InstrKind::of(&d.op, open.len()) == InstrKind::Plain;
             let innermost = *open
                 .last()
                 .ok_or_else(|| malformed(d.offset, "code after the final `end`"))?;
@@ -403,11 +420,27 @@ impl FunctionFlow {
                 _ => {}
             }
         }
+        let settled_locals = writes
+            .into_iter()
+            .filter(|&(_, (count, after))| count == 1 && after != u32::MAX)
+            .map(|(local, (_, after))| (local, after))
+            .collect();
         Ok(FunctionFlow {
             slots,
             constructs,
             end,
+            settled_locals,
         })
+    }
+
+    /// Whether local `index` can no longer change in an activation that has reached `pc`: its
+    /// only write is in the code that runs straight from the function's entry (a prologue's
+    /// frame pointer, say), and `pc` lies past it. A value read there holds until the activation
+    /// ends, so it need not be read again at the next stop of the same activation.
+    pub fn local_settled_at(&self, index: u32, pc: u32) -> bool {
+        self.settled_locals
+            .get(&index)
+            .is_some_and(|&after| pc >= after)
     }
 
     /// Offsets of every instruction, final `end` included.
@@ -794,6 +827,14 @@ impl ModuleInfo {
                 .is_ok_and(|t| !t.leaves_frame && t.callee_entries.is_empty())
     }
 
+    /// Whether local `index` of the activation at `pc` keeps its value from here on (see
+    /// [`FunctionFlow::local_settled_at`]).
+    pub fn local_settled_at(&self, bytes: &[u8], pc: u32, index: u32) -> bool {
+        self.func_containing(pc)
+            .and_then(|func_index| self.flow(bytes, func_index).ok())
+            .is_some_and(|flow| flow.local_settled_at(index, pc))
+    }
+
     /// Where the `br_table` at `pc` goes for operand `index` (see
     /// [`FunctionFlow::br_table_landing`]); `None` if the instruction there is no `br_table`.
     pub fn br_table_landing(
@@ -899,6 +940,40 @@ mod tests {
         let flow = FunctionFlow::decode(code, entry).unwrap();
         let all = flow.offsets().collect();
         (flow, all)
+    }
+
+    #[test]
+    fn a_local_written_once_in_the_prologue_is_settled_after_the_write() {
+        // Local 1 is a frame pointer set once before any control flow; local 2 is written in the
+        // prologue and again in a loop; local 3 only inside the loop; local 0 (a parameter) is
+        // never written, and is not cached either: nothing says it was read after its last write.
+        let (flow, all) = flow_of(
+            r#"(module (global $sp (mut i32) (i32.const 1024))
+                 (func (param i32) (local i32 i32 i32)
+                   global.get $sp
+                   i32.const 16
+                   i32.sub
+                   local.set 1
+                   i32.const 0
+                   local.set 2
+                   loop
+                     local.get 2
+                     local.set 3
+                     i32.const 1
+                     local.set 2
+                   end))"#,
+        );
+        let write_of_1 = all[3];
+        let after = all[4];
+        assert!(!flow.local_settled_at(1, write_of_1));
+        assert!(flow.local_settled_at(1, after));
+        assert!(flow.local_settled_at(1, *all.last().unwrap()));
+        for local in [0, 2, 3] {
+            assert!(
+                !flow.local_settled_at(local, *all.last().unwrap()),
+                "local {local}"
+            );
+        }
     }
 
     fn ops(code: &[u8], entry: u32) -> Vec<(u32, String)> {

@@ -46,6 +46,8 @@ pub struct Frame<H: Host> {
 #[derive(Default)]
 struct FrameValues {
     locals: Option<Option<Vec<Value>>>,
+    /// Locals read one by one (see [`Debuggee::local`]).
+    single_locals: HashMap<usize, Option<Value>>,
     operands: Option<Option<Vec<Value>>>,
 }
 
@@ -67,6 +69,10 @@ pub struct Debuggee<H: Host> {
     module_of_instance: HashMap<u64, u32>,
     /// Locals and operand stacks read at this stop, by frame (LLDB asks one local per packet).
     values: RefCell<HashMap<usize, FrameValues>>,
+    /// What of `values` still holds if the next stop is in the same activation (see
+    /// [`Debuggee::keep_callers_after_step`]): the callers' values, and the innermost frame's
+    /// locals that can no longer change.
+    previous_values: HashMap<usize, FrameValues>,
     /// Linear memory read at this stop.
     memory: RefCell<MemoryCache>,
 }
@@ -169,6 +175,7 @@ impl<H: Host> Debuggee<H> {
             previous_stack: Vec::new(),
             module_of_instance: HashMap::new(),
             values: Default::default(),
+            previous_values: HashMap::new(),
             memory: Default::default(),
         };
         debuggee.refresh_instances();
@@ -192,14 +199,37 @@ impl<H: Host> Debuggee<H> {
 
     /// Forgets everything read at the last stop: the program is about to run.
     pub fn forget_stop(&mut self) {
+        let mut values = std::mem::take(self.values.get_mut());
         if !self.stack.is_empty() {
+            self.previous_values.clear();
             let reusable = self.stack_complete && self.stack_is_one_chain;
+            if reusable {
+                let top = self.stack[0].site;
+                if let Some(mut innermost) = values.remove(&0) {
+                    let settled = |index: usize| {
+                        self.module(top.module)
+                            .and_then(|m| Some((m, m.info.as_ref()?)))
+                            .is_some_and(|(m, info)| {
+                                u32::try_from(index)
+                                    .is_ok_and(|i| info.local_settled_at(&m.bytes, top.pc, i))
+                            })
+                    };
+                    innermost
+                        .single_locals
+                        .retain(|&index, value| value.is_some() && settled(index));
+                    let kept = FrameValues {
+                        single_locals: innermost.single_locals,
+                        ..FrameValues::default()
+                    };
+                    values.insert(0, kept);
+                }
+                self.previous_values = values;
+            }
             let stack = std::mem::take(&mut self.stack);
             self.previous_stack = if reusable { stack } else { Vec::new() };
         }
         self.stack_complete = false;
         self.stack_is_one_chain = false;
-        self.values.get_mut().clear();
         *self.memory.get_mut() = MemoryCache::default();
     }
 
@@ -322,13 +352,29 @@ impl<H: Host> Debuggee<H> {
         if self.stack.len() != 1 || self.previous_stack.is_empty() {
             return false;
         }
-        let callers = std::mem::take(&mut self.previous_stack).into_iter().skip(1);
-        for mut caller in callers {
+        let previous = std::mem::take(&mut self.previous_stack);
+        let same_function = previous.first().is_some_and(|before| {
+            let now = self.stack[0].site;
+            before.site.module == now.module
+                && self
+                    .module(now.module)
+                    .and_then(|m| m.info.as_ref())
+                    .is_some_and(|info| {
+                        info.func_containing(before.site.pc) == info.func_containing(now.pc)
+                    })
+        });
+        for mut caller in previous.into_iter().skip(1) {
             *caller.handle.get_mut() = None;
             self.stack.push(caller);
         }
         self.stack_complete = true;
         self.stack_is_one_chain = true;
+        // The same activation: its callers did not run, and its settled locals did not change.
+        let mut kept = std::mem::take(&mut self.previous_values);
+        if !same_function {
+            kept.remove(&0);
+        }
+        *self.values.get_mut() = kept;
         true
     }
 
@@ -539,6 +585,35 @@ impl<H: Host> Debuggee<H> {
     /// Frame `frame`'s locals, read from the host once per stop.
     pub fn locals(&self, frame: usize) -> Option<Vec<Value>> {
         self.frame_values(frame, |v| &mut v.locals, |host, handle| host.locals(handle))
+    }
+
+    /// Local `index` of frame `frame`, read from the host once per stop. The first local asked
+    /// of a frame is read alone (LLDB mostly wants just the frame base, in functions that may have
+    /// thousands of locals); asking for another reads them all.
+    pub fn local(&self, frame: usize, index: usize) -> Option<Value> {
+        let read_all = match self.values.borrow().get(&frame) {
+            Some(values) => {
+                if let Some(Some(all)) = &values.locals {
+                    return all.get(index).cloned();
+                }
+                if let Some(known) = values.single_locals.get(&index) {
+                    return known.clone();
+                }
+                !values.single_locals.is_empty()
+            }
+            None => false,
+        };
+        if read_all {
+            return self.locals(frame)?.get(index).cloned();
+        }
+        let value = self.with_frame(frame, |handle| self.host.local(handle, index))?;
+        self.values
+            .borrow_mut()
+            .entry(frame)
+            .or_default()
+            .single_locals
+            .insert(index, value.clone());
+        value
     }
 
     /// Frame `frame`'s operand stack, bottom first, read from the host once per stop.

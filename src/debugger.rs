@@ -185,7 +185,7 @@ impl<H: Host> Debugger<H> {
     }
 
     pub fn local(&self, frame: usize, index: usize) -> Option<Value> {
-        self.debuggee.locals(frame)?.get(index).cloned()
+        self.debuggee.local(frame, index)
     }
 
     /// Slot `index` of a frame's operand stack, counted from the top.

@@ -53,6 +53,8 @@ pub struct FakeState {
     pub requests: usize,
     /// Of those, steps up the call stack (`parent_frame`).
     pub parent_requests: usize,
+    /// Of those, reads of a frame's locals (`locals`).
+    pub locals_requests: usize,
     pub resumptions: Vec<ResumeMode>,
     running: bool,
 }
@@ -211,7 +213,9 @@ impl Host for FakeHost {
     }
 
     fn locals(&self, frame: &usize) -> Option<Vec<Value>> {
-        self.request().stack.get(*frame).map(|f| f.locals.clone())
+        let mut state = self.request();
+        state.locals_requests += 1;
+        state.stack.get(*frame).map(|f| f.locals.clone())
     }
 
     fn operand_stack(&self, frame: &usize) -> Option<Vec<Value>> {

@@ -127,6 +127,12 @@ pub trait Host {
     fn frame_instance(&self, frame: &Self::Frame) -> Option<Self::Instance>;
     fn frame_pc(&self, frame: &Self::Frame) -> Option<u32>;
     fn locals(&self, frame: &Self::Frame) -> Option<Vec<Value>>;
+    /// Local `index` of the frame. A host that can only list every local still lists them, but
+    /// need not convert each: a function of thousands of locals (a large `switch` at -O0) costs a
+    /// conversion per local per stop where LLDB wants one (its frame base, at every step).
+    fn local(&self, frame: &Self::Frame, index: usize) -> Option<Value> {
+        self.locals(frame)?.get(index).cloned()
+    }
     /// The frame's operand stack, bottom first.
     fn operand_stack(&self, frame: &Self::Frame) -> Option<Vec<Value>>;
 

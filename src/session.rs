@@ -540,8 +540,9 @@ mod tests {
             assert!(exchange(&mut session, "p0").starts_with("$"));
         }
         let requests = session.core().debuggee.host.state.borrow().requests - before;
-        // One read of the locals and one of the operand stack; the stack was read at the stop.
-        assert_eq!(requests, 2);
+        // The first local alone, then (another one asked) all of them, and the operand stack;
+        // the call stack was read at the stop.
+        assert_eq!(requests, 3);
     }
 
     #[test]
@@ -721,6 +722,65 @@ mod tests {
         assert!(exchange(&mut session, "qWasmLocal:1;0").starts_with("$63"));
         assert!(exchange(&mut session, "qWasmLocal:1;0").starts_with("$63"));
         assert_eq!(walked(&mut session), before + 1);
+    }
+
+    /// A function whose local 0 is written once before any control flow (as a prologue sets
+    /// the frame base LLDB reads at every stop) and local 1 in a loop; its body's nops at the
+    /// returned offsets.
+    fn module_with_a_frame_base() -> (Vec<u8>, Vec<u32>) {
+        let wasm = wat::parse_str(
+            r#"(module (func (export "_start") (local i32 i32)
+                 i32.const 5
+                 local.set 0
+                 nop
+                 nop
+                 loop
+                   i32.const 1
+                   local.set 1
+                   nop
+                 end))"#,
+        )
+        .unwrap();
+        let info = crate::wasm_module::ModuleInfo::parse(&wasm).unwrap();
+        let offsets = info.instruction_boundaries(&wasm, 0).unwrap();
+        (wasm, offsets)
+    }
+
+    #[test]
+    fn a_local_that_cannot_change_is_read_once_per_activation() {
+        let (bytes, ops) = module_with_a_frame_base();
+        // ops: const, set 0, nop, nop, loop, const, set 1, nop, end, end
+        let (nop1, nop2) = (ops[2], ops[3]);
+        let host = FakeHost::new(vec![bytes]);
+        let frame = |pc: u32, base: u32, counter: u32| FakeFrame {
+            module: 0,
+            pc,
+            locals: vec![Value::I32(base), Value::I32(counter)],
+            operands: Vec::new(),
+        };
+        host.state.borrow_mut().stack = vec![frame(nop1, 5, 0)];
+        // The fake host would show a different value if asked again: it must not be asked.
+        host.then(HostEvent::Breakpoint, vec![frame(nop2, 6, 1)]);
+        host.then(HostEvent::Breakpoint, vec![frame(ops[4], 6, 2)]);
+        let mut core = Debugger::new(host, CoreOptions::default());
+        core.debuggee.refresh_stack();
+        let mut session = start(&mut core);
+        let reads = |session: &mut Session<'_, FakeHost>| {
+            session.core().debuggee.host.state.borrow().locals_requests
+        };
+        let reply = exchange(&mut session, "qWasmLocal:0;0");
+        assert!(reply.starts_with("$05"), "{reply}");
+        assert!(exchange(&mut session, "qWasmLocal:0;1").starts_with("$00"));
+        assert_eq!(reads(&mut session), 2);
+        assert!(exchange(&mut session, "vCont;s:1").starts_with("$T05"));
+        assert!(exchange(&mut session, "qWasmLocal:0;0").starts_with("$05"));
+        assert_eq!(reads(&mut session), 2, "the frame base cannot have changed");
+        assert!(exchange(&mut session, "qWasmLocal:0;1").starts_with("$01"));
+        assert_eq!(
+            reads(&mut session),
+            3,
+            "a local written in a loop is read again"
+        );
     }
 
     #[test]

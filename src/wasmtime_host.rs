@@ -222,6 +222,13 @@ impl Host for WasmtimeHost<'_> {
         })
     }
 
+    fn local(&self, frame: &wit::Frame, index: usize) -> Option<Value> {
+        self.timed("get-locals (one)", || {
+            let values = frame.get_locals(self.debuggee).ok()?;
+            values.get(index).map(value)
+        })
+    }
+
     fn operand_stack(&self, frame: &wit::Frame) -> Option<Vec<Value>> {
         self.timed("get-stack", || {
             let values = frame.get_stack(self.debuggee).ok()?;

@@ -1,6 +1,7 @@
 //! Stepping figures: LLDB 22 `next` over a straight-line function (`straight20()` of
 //! tests/fixtures/c/app.c), raw `vCont;s` steps in the Lua corpus' largest function
-//! (`luaV_execute`, the interpreter loop), and LLDB 23 `next`s there with fast stepping off. Each
+//! (`luaV_execute`, the interpreter loop), and LLDB 22 and 23 `next`s there through the LLDB
+//! integration (`lldb/wasm_gdbstub.py`, whose `next` has the stub step each line). Each
 //! LLDB figure is measured on Wasm through the stub and natively (the same source built for
 //! x86-64, LLDB's own debug server), timed from inside LLDB, with the packets LLDB sends per
 //! `next` on each side from its own packet log.
@@ -317,54 +318,58 @@ fn corpus(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> 
         return Ok(());
     }
     let runs = cx.args.runs;
-    progress(&format!(
-        "LLDB 23 `next` x{nexts} in {} (fast stepping off): {runs} sessions natively and on Wasm",
-        function.name
-    ));
-    let workload = Nexts {
-        name: "corpus",
-        lldb: &cx.lldb23,
-        native: cx.programs.lua_native.clone(),
-        wasm: cx.programs.lua_wasm.clone(),
-        // LLDB 22 and 23 both crash on some `next`s in this function with fast stepping on
-        // (README, known limits); LLDB 22 without it stops inside callees on `next`.
-        settings: vec!["settings set target.use-fast-stepping false".into()],
-        breakpoint: format!("breakpoint set --name {}", function.name),
-        first_stop: format!("`{}", function.name),
-        last_stop: None,
-    };
-    let [native, wasm] = workload.time(cx, nexts, runs, false, cwd)?;
-    let [native_packets, wasm_packets] = workload.packets(cx, nexts, cwd)?;
-    let timing = if cx.python {
-        "timed inside LLDB"
-    } else {
-        "session with the nexts minus session without"
-    };
-    report.rows.push(
-        Row::new(
-            format!(
-                "LLDB 23 `next` in `{}` (fast stepping off), per `next` ({timing})",
-                function.name
+    let integration = crate::common::manifest_dir().join("lldb/wasm_gdbstub.py");
+    for (version, lldb) in [("LLDB 22", &cx.lldb22), ("LLDB 23", &cx.lldb23)] {
+        progress(&format!(
+            "{version} `next` x{nexts} in {} with lldb/wasm_gdbstub.py: {runs} sessions natively and on Wasm",
+            function.name
+        ));
+        let workload = Nexts {
+            name: "corpus",
+            lldb,
+            native: cx.programs.lua_native.clone(),
+            wasm: cx.programs.lua_wasm.clone(),
+            // The entry's defaults, on both sides: on Wasm the integration's `next` has the stub
+            // step each line (it crashed LLDB here with LLDB's own fast stepping); natively it is
+            // LLDB's own `thread step-over`.
+            settings: vec![format!("command script import {}", integration.display())],
+            breakpoint: format!("breakpoint set --name {}", function.name),
+            first_stop: format!("`{}", function.name),
+            last_stop: None,
+        };
+        let [native, wasm] = workload.time(cx, nexts, runs, false, cwd)?;
+        let [native_packets, wasm_packets] = workload.packets(cx, nexts, cwd)?;
+        let timing = if cx.python {
+            "timed inside LLDB"
+        } else {
+            "session with the nexts minus session without"
+        };
+        report.rows.push(
+            Row::new(
+                format!(
+                    "{version} `next` in `{}` (the integration's defaults), per `next` ({timing})",
+                    function.name
+                ),
+                millis(wasm.per_next()),
+            )
+            .against(
+                format!(
+                    "{} natively (x86-64, same source, same LLDB)",
+                    millis(native.per_next())
+                ),
+                measure::ratio(wasm.per_next(), native.per_next()),
             ),
-            millis(wasm.per_next()),
-        )
-        .against(
-            format!(
-                "{} natively (x86-64, same source, same LLDB)",
-                millis(native.per_next())
-            ),
-            measure::ratio(wasm.per_next(), native.per_next()),
-        ),
-    );
-    report.notes.push(format!(
-        "Per LLDB 23 `next` in {} (a logged session of {nexts} minus one without, per side): \
-         {} packets on Wasm ({}), {} natively ({}).",
-        function.name,
-        trim_number(total(&wasm_packets)),
-        describe_kinds(&wasm_packets),
-        trim_number(total(&native_packets)),
-        describe_kinds(&native_packets)
-    ));
+        );
+        report.notes.push(format!(
+            "Per {version} `next` in {} (a logged session of {nexts} minus one without, per \
+             side): {} packets on Wasm ({}), {} natively ({}).",
+            function.name,
+            trim_number(total(&wasm_packets)),
+            describe_kinds(&wasm_packets),
+            trim_number(total(&native_packets)),
+            describe_kinds(&native_packets)
+        ));
+    }
     Ok(())
 }
 
