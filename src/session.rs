@@ -784,6 +784,23 @@ mod tests {
     }
 
     #[test]
+    fn line_step_packets_are_checked() {
+        let (bytes, first) = module(4);
+        let mut core = Debugger::new(FakeHost::new(vec![bytes]), CoreOptions::default());
+        let mut session = start(&mut core);
+        assert!(exchange(&mut session, "QWasmLineStep:sideways").starts_with("$E"));
+        assert!(exchange(&mut session, "qWasmLongestInstruction:zz").starts_with("$E"));
+        assert!(exchange(&mut session, "qWasmLongestInstruction:10").starts_with("$E01;"));
+        assert_eq!(
+            exchange(
+                &mut session,
+                &format!("qWasmLongestInstruction:{}", addr(first))
+            ),
+            "$1#31"
+        );
+    }
+
+    #[test]
     fn a_stop_where_nothing_was_planted_is_not_shown() {
         let (bytes, first) = module(4);
         let host = FakeHost::new(vec![bytes]);

@@ -146,3 +146,41 @@ fn user_breakpoints_still_stop_after_steps() {
     assert!(reply.get("swbreak").is_some(), "{reply:?}");
     assert_eq!(pc_of(&reply), leaf);
 }
+
+/// `QWasmLineStep` (what `lldb/wasm_gdbstub.py` sends around LLDB's `next`/`step`): while
+/// armed, one `vCont;s` runs to the start of another source line of the same activation (here
+/// each WAT line is a source line), calls included for `over`; a `br_table` goes to the case its
+/// operand picks. Disarmed, `vCont;s` is one instruction again.
+#[test]
+fn an_armed_line_step_runs_to_the_next_line() {
+    let mut s = Session::start();
+    let line_step = |s: &mut Session, kind: &str| {
+        assert_eq!(s.client.request(&format!("QWasmLineStep:{kind}")), "OK");
+        let reply = s.step();
+        assert_eq!(s.client.request("QWasmLineStep:off"), "OK");
+        pc_of(&reply)
+    };
+    let at = |mark: &str| code_addr(wat_offset_of(WAT, mark));
+
+    s.run_to("br_table");
+    assert_eq!(line_step(&mut s, "over"), at("br_table_target"));
+
+    s.run_to("call_helper");
+    let depth = s.stack_depth();
+    assert_eq!(line_step(&mut s, "into"), at("helper_entry"));
+    assert_eq!(s.stack_depth(), depth + 1);
+    // `return`: back in the caller, on the line after the call.
+    s.run_to("helper_return");
+    assert_eq!(line_step(&mut s, "over"), at("after_call_helper"));
+    assert_eq!(s.stack_depth(), depth);
+
+    s.run_to("call_leaf");
+    assert_eq!(line_step(&mut s, "over"), at("after_call_leaf"));
+    assert_eq!(s.stack_depth(), depth, "`over` ran the call to its return");
+
+    // Disarmed, `vCont;s` is one instruction again.
+    s.run_to("call_import");
+    assert_eq!(pc_of(&s.step()), at("after_call_import"));
+    let next = s.step();
+    assert!(pc_of(&next) > at("after_call_import"), "{next:?}");
+}

@@ -25,6 +25,7 @@ pub fn measure(cx: &Context) -> measure::Result<Report> {
     let mut report = Report::default();
     straight_line_nexts(cx, &cwd, &mut report)?;
     corpus(cx, &cwd, &mut report)?;
+    instruction_steps(cx, &cwd, &mut report)?;
     Ok(report)
 }
 
@@ -60,6 +61,10 @@ struct Nexts<'a> {
     first_stop: String,
     /// What LLDB prints at the last `next`'s stop, where that is known.
     last_stop: Option<String>,
+    /// The step command timed (`next`, or `si` for instruction steps) and the stop reason LLDB
+    /// shows after each.
+    command: &'static str,
+    stop_reason: &'static str,
 }
 
 impl Nexts<'_> {
@@ -102,7 +107,7 @@ impl Nexts<'_> {
         if cx.python {
             commands.push(stamp("before"));
         }
-        commands.extend(std::iter::repeat_n("next".to_string(), nexts));
+        commands.extend(std::iter::repeat_n(self.command.to_string(), nexts));
         if cx.python {
             commands.push(stamp("after"));
         }
@@ -114,12 +119,13 @@ impl Nexts<'_> {
         }
         let session = measure::lldb_session(self.lldb, &commands, cwd, &expect)?;
         drop(stub);
-        let steps = session.count("stop reason = step over");
+        let steps = session.count(&format!("stop reason = {}", self.stop_reason));
         if steps != nexts {
             fail!(
-                "{} {} session: expected {nexts} `step over` stops, saw {steps}:\n{}",
+                "{} {} session: expected {nexts} `{}` stops, saw {steps}:\n{}",
                 self.name,
                 side.name(),
+                self.stop_reason,
                 measure::tail(&session.output)
             );
         }
@@ -227,6 +233,8 @@ fn straight_line_nexts(cx: &Context, cwd: &Path, report: &mut Report) -> measure
         breakpoint: format!("breakpoint set --file app.c --line {first}"),
         first_stop: format!("app.c:{first}"),
         last_stop: Some(format!("app.c:{last}")),
+        command: "next",
+        stop_reason: "step over",
     };
     let [native, wasm] = workload.time(cx, nexts, runs, true, cwd)?;
     let [native_packets, wasm_packets] = workload.packets(cx, nexts, cwd)?;
@@ -336,6 +344,8 @@ fn corpus(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> 
             breakpoint: format!("breakpoint set --name {}", function.name),
             first_stop: format!("`{}", function.name),
             last_stop: None,
+            command: "next",
+            stop_reason: "step over",
         };
         let [native, wasm] = workload.time(cx, nexts, runs, false, cwd)?;
         let [native_packets, wasm_packets] = workload.packets(cx, nexts, cwd)?;
@@ -368,6 +378,62 @@ fn corpus(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> 
             describe_kinds(&wasm_packets),
             trim_number(total(&native_packets)),
             describe_kinds(&native_packets)
+        ));
+    }
+    Ok(())
+}
+
+/// LLDB 22 `si` in bzip2's `BZ2_decompress` (a 41-case `switch` state machine with about 2,300
+/// Wasm locals at -O0) and in `makeMaps_d`, a small function of the same module, each beside
+/// native `si` in the same function. At every stop LLDB reads the frame base (a Wasm local) to
+/// show the function's arguments; that read must not cost per local the function has.
+fn instruction_steps(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> {
+    let steps = cx.args.corpus_nexts;
+    if steps == 0 {
+        return Ok(());
+    }
+    let runs = cx.args.runs;
+    let integration = crate::common::manifest_dir().join("lldb/wasm_gdbstub.py");
+    let mut per_step = Vec::new();
+    for function in ["BZ2_decompress", "makeMaps_d"] {
+        progress(&format!(
+            "LLDB 22 `si` x{steps} in bzip2's {function}: {runs} sessions natively and on Wasm"
+        ));
+        let workload = Nexts {
+            name: "bzip2-si",
+            lldb: &cx.lldb22,
+            native: crate::common::corpus::bzip2_native(),
+            wasm: crate::common::corpus::bzip2_wasm(),
+            settings: vec![format!("command script import {}", integration.display())],
+            breakpoint: format!("breakpoint set --name {function}"),
+            first_stop: format!("`{function}"),
+            last_stop: Some(format!("`{function}")),
+            command: "si",
+            stop_reason: "instruction step into",
+        };
+        let [native, wasm] = workload.time(cx, steps, runs, false, cwd)?;
+        report.rows.push(
+            Row::new(
+                format!("LLDB 22 `si` in bzip2's `{function}`, steps/s"),
+                format!("{:.0} steps/s", 1.0 / wasm.per_next()),
+            )
+            .against(
+                format!(
+                    "{:.0} steps/s natively (x86-64, same source)",
+                    1.0 / native.per_next()
+                ),
+                measure::ratio(wasm.per_next(), native.per_next()),
+            ),
+        );
+        per_step.push(wasm.per_next());
+    }
+    if let [large, small] = per_step[..] {
+        report.notes.push(format!(
+            "`si` on Wasm: {} per step in BZ2_decompress (about 2,300 locals), {} in makeMaps_d; \
+             ratio {:.2}.",
+            millis(large),
+            millis(small),
+            large / small
         ));
     }
     Ok(())
