@@ -16,9 +16,9 @@ It gives LLDB
     target the stub runs each line step itself (`QWasmLineStep`), so LLDB neither disassembles
     Wasm code (LLDB 22 keeps at most 16 bytes of an instruction, and the `br_table` of a dense
     `switch` is longer: heap corruption) nor single-steps each instruction; on other targets they
-    are LLDB's own commands. Every stop also sets `target.use-fast-stepping` for the function
-    stopped in, so LLDB's own stepping (lldb-dap, `thread step-over` typed in full) disassembles
-    only functions whose instructions all fit;
+    are LLDB's own commands. Every stop also sets `target.use-fast-stepping` for the line
+    stopped on, so LLDB's own stepping (lldb-dap, `thread step-over` typed in full) disassembles
+    only code whose instructions all fit;
   * for a Rust program, the user's own toolchain formatters (String, Vec, Option, HashMap... as
     values), loaded as rust-lldb loads them, at the first stop once the program's module is known
     (a stop hook, so `wasm-remote`, `process connect`, `run` and lldb-dap all get them).
@@ -274,9 +274,6 @@ def install_stop_hook(debugger):
 # LLDB's own step command ask for one single step: LLDB's thread plan sees one step that ends
 # where its range stepping would have, and reports it as it always does.
 
-# LLDB keeps at most this many bytes of one instruction.
-LLDB_INSTRUCTION_BYTES = 16
-
 STEP_COMMANDS = (
     ("next", "over", "thread step-over"),
     ("n", "over", "thread step-over"),
@@ -344,37 +341,31 @@ step_over = line_step("over", "thread step-over")
 step_into = line_step("into", "thread step-in")
 
 class SafeStepping:
-    """At each stop of a Wasm target, LLDB's own fast stepping stays on only in a function whose
-    instructions all fit LLDB's 16-byte buffer (the stub says, `qWasmLongestInstruction`); in any
-    other function, and when the stub cannot say, LLDB single-steps instead. This is what keeps
-    lldb-dap (which calls LLDB's stepping directly) and `thread step-over` safe."""
+    """At each stop of a Wasm target, LLDB's own fast stepping stays on only where the stub says it
+    can step the current line (`qWasmFastStepping`): LLDB disassembles the source rows a step
+    can pass through (the line's own, line 0 and the middle of other lines), so none of them may
+    hold an instruction longer than its 16-byte buffer, nor a `br_table`, which LLDB's fast
+    stepping does not take for a branch (it runs on past it and loses the step). Elsewhere, and
+    when the stub cannot say, LLDB single-steps. This keeps lldb-dap (which calls LLDB's
+    stepping directly) and `thread step-over` typed in full safe, while `next` over a call keeps
+    LLDB's fast stepping wherever it can: with single steps LLDB 22 stops inside the callee (its
+    Wasm frames all have CFA 0)."""
 
     def __init__(self):
-        self.longest = {}
+        self.safe = {}
 
     def at_stop(self, exe_ctx):
         target = exe_ctx.GetTarget()
         if not is_wasm(target):
             return
         frame = exe_ctx.GetFrame()
-        function = frame.GetFunction() if frame.IsValid() else lldb.SBFunction()
-        start = (
-            function.GetStartAddress().GetLoadAddress(target)
-            if function.IsValid()
-            else frame.GetPC() if frame.IsValid() else lldb.LLDB_INVALID_ADDRESS
-        )
-        if start == lldb.LLDB_INVALID_ADDRESS:
+        pc = frame.GetPC() if frame.IsValid() else lldb.LLDB_INVALID_ADDRESS
+        if pc == lldb.LLDB_INVALID_ADDRESS:
             return
-        if start not in self.longest:
-            reply = send_packet(target.GetDebugger(), "qWasmLongestInstruction:%x" % start)
-            try:
-                self.longest[start] = int(reply, 16)
-            except (TypeError, ValueError):
-                self.longest[start] = None
-        longest = self.longest[start]
-        set_fast_stepping(
-            target.GetDebugger(), longest is not None and longest <= LLDB_INSTRUCTION_BYTES
-        )
+        if pc not in self.safe:
+            reply = send_packet(target.GetDebugger(), "qWasmFastStepping:%x" % pc)
+            self.safe[pc] = reply == "OK"
+        set_fast_stepping(target.GetDebugger(), self.safe[pc])
 
 
 def install_stepping(debugger):

@@ -665,17 +665,6 @@ impl FunctionFlow {
         }))
     }
 
-    /// The length in bytes of the function's longest instruction.
-    pub fn longest_instruction(&self) -> u32 {
-        let offsets: Vec<u32> = self.offsets().collect();
-        offsets
-            .iter()
-            .zip(offsets.iter().skip(1).chain(std::iter::once(&self.end)))
-            .map(|(start, next)| next.saturating_sub(*start))
-            .max()
-            .unwrap_or(0)
-    }
-
     /// Where a branch to label `depth` (relative to the constructs `open`) lands.
     fn label_dest(&self, open: &[u32], depth: u32, pc: u32) -> Result<Dest, BytecodeError> {
         let construct = usize::try_from(depth)
@@ -845,15 +834,6 @@ impl ModuleInfo {
     ) -> Result<Option<StepTargets>, BytecodeError> {
         let (_, flow, decoded) = self.decode(bytes, pc)?;
         flow.br_table_landing(&decoded, index)
-    }
-
-    /// The length of the longest instruction of the function containing `pc`: LLDB's
-    /// disassembler keeps at most 16 bytes of an instruction (see `lldb/wasm_gdbstub.py`).
-    pub fn longest_instruction_around(&self, bytes: &[u8], pc: u32) -> Result<u32, BytecodeError> {
-        let func_index = self
-            .func_containing(pc)
-            .ok_or(BytecodeError::NotInFunction(pc))?;
-        Ok(self.flow(bytes, func_index)?.longest_instruction())
     }
 
     /// Where one instruction at `pc` can transfer control (the module docs give the landing

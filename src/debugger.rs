@@ -29,6 +29,10 @@ pub const MAX_WATCHPOINTS: usize = 64;
 /// stores) fits; a write watchpoint over the 2 MB build's 89,000 stores (211 s) is refused.
 pub const WATCH_SETUP_BUDGET: u64 = 12_000_000_000;
 
+/// The most bytes of one instruction LLDB's disassembler keeps (`Opcode`'s `uint8_t bytes[16]`,
+/// lldb/include/lldb/Core/Opcode.h, LLDB 22; an `assert` is its only guard).
+pub const LLDB_INSTRUCTION_BYTES: u32 = 16;
+
 /// Why a request was refused; the client gets the text with the error (`Enn;<hex text>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal(pub String);
@@ -122,8 +126,15 @@ impl<H: Host> Debugger<H> {
         self.line_step_armed
     }
 
-    /// The length of the longest instruction in the function at code address `addr`.
-    pub fn longest_instruction_at(&self, addr: u64) -> Result<u32, Refusal> {
+    /// Why LLDB's own fast stepping (`target.use-fast-stepping`) cannot step the source line at
+    /// code address `addr` safely, or `None` if it can. That stepping disassembles the source rows
+    /// holding the code the step can run in its activation ([`LineStep::region`]; without line
+    /// information there, the whole function) and runs from branch to branch, so it fails on:
+    /// - an instruction longer than [`LLDB_INSTRUCTION_BYTES`] (LLDB 22 overflows its buffer);
+    /// - a control transfer LLDB does not take for a branch: a `br_table` (seen in its step log:
+    ///   it runs on to the next `br_if` and loses the step), and, not to trust it further than
+    ///   seen, `if`, `else`, `try_table` and the throws.
+    pub fn fast_stepping_hazard_at(&self, addr: u64) -> Result<Option<String>, Refusal> {
         let site = self.code_site(addr)?;
         let module = self
             .debuggee
@@ -133,8 +144,57 @@ impl<H: Host> Debugger<H> {
             .info
             .as_ref()
             .ok_or_else(|| Refusal::new(format!("module {} could not be decoded", site.module)))?;
-        info.longest_instruction_around(&module.bytes, site.pc)
-            .map_err(|e| Refusal::new(format!("{addr:#x}: {e}")))
+        let func = info
+            .func_containing(site.pc)
+            .ok_or_else(|| Refusal::new(format!("{addr:#x} is in no function")))?;
+        let body = info.func_body_range(func).unwrap_or(site.pc..site.pc + 1);
+        let refused =
+            |e: crate::wasm_module::BytecodeError| Refusal::new(format!("{addr:#x}: {e}"));
+        let region = LineStep::of_line(&self.debuggee, site)
+            .and_then(|line| line.region(&self.debuggee, site).ok());
+        let lines = module.line_table();
+        let rows: Vec<std::ops::Range<u32>> = match &region {
+            Some(region) => region
+                .iter()
+                .map(|&pc| lines.row_around(pc, body.clone()))
+                .collect(),
+            None => vec![body.clone()],
+        };
+        let mut boundaries = info
+            .instruction_boundaries(&module.bytes, func)
+            .map_err(refused)?;
+        boundaries.push(body.end);
+        for w in boundaries.windows(2) {
+            let (pc, len) = (w[0], w[1] - w[0]);
+            if !rows.iter().any(|row| row.contains(&pc)) {
+                continue;
+            }
+            let Ok((_, _, decoded)) = info.decode(&module.bytes, pc) else {
+                continue;
+            };
+            let unseen_branch = matches!(
+                decoded.op,
+                wasmparser::Operator::BrTable { .. }
+                    | wasmparser::Operator::If { .. }
+                    | wasmparser::Operator::Else
+                    | wasmparser::Operator::TryTable { .. }
+                    | wasmparser::Operator::Throw { .. }
+                    | wasmparser::Operator::ThrowRef
+            );
+            if len > LLDB_INSTRUCTION_BYTES {
+                return Ok(Some(format!(
+                    "the {len}-byte instruction at {pc:#x} is longer than the \
+                     {LLDB_INSTRUCTION_BYTES} bytes LLDB's disassembler keeps"
+                )));
+            }
+            if unseen_branch {
+                return Ok(Some(format!(
+                    "LLDB's fast stepping does not take the control transfer at {pc:#x} for a \
+                     branch"
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// The address LLDB is shown for a frame at `site`: where a user breakpoint LLDB planted

@@ -235,6 +235,23 @@ impl LineTable {
         Some((name, line))
     }
 
+    /// The source row holding `offset` as LLDB may disassemble it: from the last line start at
+    /// or before it to the next one after it, within `bounds` (its function). Rows of line 0 and
+    /// repeats of a line are kept inside the row before them, so this covers LLDB's own row.
+    pub fn row_around(&self, offset: u32, bounds: Range<u32>) -> Range<u32> {
+        let start = self
+            .starts
+            .range(bounds.start..=offset)
+            .next_back()
+            .map_or(bounds.start, |(&o, _)| o);
+        let end = self
+            .starts
+            .range(offset.saturating_add(1)..bounds.end)
+            .next()
+            .map_or(bounds.end, |(&o, _)| o);
+        start..end
+    }
+
     /// Whether any line starts in `range` (a function with debug info has one).
     pub fn has_lines_in(&self, range: Range<u32>) -> bool {
         self.starts.range(range).next().is_some()

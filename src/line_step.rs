@@ -47,6 +47,30 @@ pub struct LineStep {
     line: u32,
 }
 
+/// What [`LineStep::explore`] is for.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Exploring {
+    /// The breakpoints of a step from the current stop.
+    Plan,
+    /// Everything LLDB's own stepping may go through.
+    Region,
+}
+
+/// Where execution can leave a line: the pc, and the activation it is in then.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Exit {
+    SameFrame,
+    /// A called function's entry (`step`).
+    Callee,
+    /// The caller's return address.
+    Caller,
+}
+
+struct Explored {
+    exits: Vec<(u32, Exit)>,
+    followed: HashSet<u32>,
+}
+
 /// A bound on the instructions one line can span; a line of straight code has a few dozen.
 const MAX_LINE_INSTRUCTIONS: usize = 200_000;
 
@@ -68,11 +92,61 @@ impl LineStep {
         })
     }
 
+    /// A `next` of the line at `at` (which need not be where the program is).
+    pub fn of_line<H: Host>(debuggee: &Debuggee<H>, at: Site) -> Option<LineStep> {
+        let module = debuggee.module(at.module)?;
+        let info = module.info.as_ref()?;
+        let body = info.func_body_range(info.func_containing(at.pc)?)?;
+        let (file, line) = module.line_table().line_containing(at.pc, body.start)?;
+        Some(LineStep {
+            kind: LineStepKind::Over,
+            depth: 0,
+            file: file.to_string(),
+            line,
+        })
+    }
+
     /// The temporary breakpoints at which the step may end, from the current stop.
     pub fn plan<H: Host>(&self, debuggee: &Debuggee<H>) -> Result<Vec<StepTarget>, String> {
         let stack = debuggee.frame_sites();
         let top = *stack.first().ok_or("there is no frame to step")?;
         let depth = stack.len();
+        let explored = self.explore(debuggee, top, Exploring::Plan)?;
+        let mut targets: Vec<StepTarget> = explored
+            .exits
+            .iter()
+            .filter_map(|&(pc, exit)| {
+                let (site, depth) = match exit {
+                    Exit::SameFrame => (Site::new(top.module, pc), depth),
+                    Exit::Callee => (Site::new(top.module, pc), depth + 1),
+                    Exit::Caller => (*stack.get(1)?, depth - 1),
+                };
+                Some(StepTarget { site, depth })
+            })
+            .collect();
+        targets.sort_by_key(|t| (t.site, t.depth));
+        targets.dedup();
+        Ok(targets)
+    }
+
+    /// The instructions a step of the line at `at` may run in its own activation, as LLDB's own
+    /// range stepping would go through them (every `br_table` case followed): with fast stepping
+    /// LLDB disassembles the source rows holding them.
+    pub fn region<H: Host>(&self, debuggee: &Debuggee<H>, at: Site) -> Result<Vec<u32>, String> {
+        let explored = self.explore(debuggee, at, Exploring::Region)?;
+        let mut pcs: Vec<u32> = explored.followed.into_iter().collect();
+        pcs.sort_unstable();
+        Ok(pcs)
+    }
+
+    /// Follows the control flow from `top` through the instructions of the step's line (and the
+    /// code that keeps LLDB stepping: line 0, the middle of other lines) to the exits.
+    fn explore<H: Host>(
+        &self,
+        debuggee: &Debuggee<H>,
+        top: Site,
+        exploring: Exploring,
+    ) -> Result<Explored, String> {
         let module = debuggee
             .module(top.module)
             .ok_or_else(|| format!("no module {}", top.module))?;
@@ -82,10 +156,10 @@ impl LineStep {
             .ok_or_else(|| format!("module {} could not be decoded", top.module))?;
         let bytes = &module.bytes;
         let lines = module.line_table();
-        let here = |pc| Site::new(top.module, pc);
         let cannot = |pc: u32, e| format!("cannot tell where the instruction at {pc:#x} goes: {e}");
+        let planning = exploring == Exploring::Plan;
 
-        let mut targets = Vec::new();
+        let mut exits = Vec::new();
         let mut followed = HashSet::from([top.pc]);
         let mut queue = vec![top.pc];
         while let Some(pc) = queue.pop() {
@@ -95,20 +169,17 @@ impl LineStep {
                     self.line
                 ));
             }
-            let successors = if pc == top.pc {
+            let taken = if planning && pc == top.pc {
                 taken_branch(debuggee, info, bytes, pc)
-                    .map_or_else(|| info.step_targets(bytes, pc), Ok)
-                    .map_err(|e| cannot(pc, e))?
             } else {
-                info.step_targets(bytes, pc).map_err(|e| cannot(pc, e))?
+                None
             };
-            if successors.leaves_frame
-                && let Some(&caller) = stack.get(1)
-            {
-                targets.push(StepTarget {
-                    site: caller,
-                    depth: depth - 1,
-                });
+            let successors = match taken {
+                Some(taken) => taken,
+                None => info.step_targets(bytes, pc).map_err(|e| cannot(pc, e))?,
+            };
+            if successors.leaves_frame {
+                exits.push((pc, Exit::Caller));
             }
             let mut same_frame = successors.same_frame;
             if !successors.callee_entries.is_empty() {
@@ -122,29 +193,23 @@ impl LineStep {
                             .and_then(|f| info.func_body_range(f))
                             .is_some_and(|body| lines.has_lines_in(body))
                     });
-                    targets.extend(with_lines.map(|&entry| StepTarget {
-                        site: here(entry),
-                        depth: depth + 1,
-                    }));
+                    exits.extend(with_lines.map(|&entry| (entry, Exit::Callee)));
                 }
             }
             for next in same_frame {
-                // A `br_table` is resolved when the program gets there (see the module docs),
-                // also one the step started at: the dispatch loops LLVM builds for irreducible
-                // control flow come back to the same `br_table` with another index.
-                if self.line_ends_at(debuggee, top.module, next) || is_br_table(info, bytes, next) {
-                    targets.push(StepTarget {
-                        site: here(next),
-                        depth,
-                    });
+                // While planning, a `br_table` is resolved when the program gets there (see the
+                // module docs), also one the step started at: the dispatch loops LLVM builds for
+                // irreducible control flow come back to the same `br_table` with another index.
+                if self.line_ends_at(debuggee, top.module, next)
+                    || (planning && is_br_table(info, bytes, next))
+                {
+                    exits.push((next, Exit::SameFrame));
                 } else if followed.insert(next) {
                     queue.push(next);
                 }
             }
         }
-        targets.sort_by_key(|t| (t.site, t.depth));
-        targets.dedup();
-        Ok(targets)
+        Ok(Explored { exits, followed })
     }
 
     /// Whether the stop the step's breakpoints just made ends the step; if not, the step goes on

@@ -34,9 +34,10 @@ pub enum Packet {
     /// `QWasmLineStep:over|into|off`: what single steps mean until the next such packet (see
     /// `crate::line_step`); sent by `lldb/wasm_gdbstub.py` around LLDB's step commands.
     LineStep(Option<LineStepKind>),
-    /// `qWasmLongestInstruction:addr`: the length of the longest instruction of the function at
-    /// code address `addr`, for the integration to tell whether LLDB may disassemble it.
-    LongestInstruction(u64),
+    /// `qWasmFastStepping:addr`: whether LLDB's own fast stepping can step the line at code
+    /// address `addr` (`OK`) or why not (an error with the reason), for the integration to turn
+    /// it off where it would crash LLDB or lose the step.
+    FastStepping(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -227,11 +228,11 @@ fn parse_answered(body: &[u8]) -> Option<Result<Packet, &'static str>> {
             _ => Err("E.QWasmLineStep takes over, into or off"),
         });
     }
-    if let Some(arg) = body.strip_prefix(b"qWasmLongestInstruction:") {
+    if let Some(arg) = body.strip_prefix(b"qWasmFastStepping:") {
         return Some(
             hex(arg)
-                .map(Packet::LongestInstruction)
-                .ok_or("E.malformed qWasmLongestInstruction"),
+                .map(Packet::FastStepping)
+                .ok_or("E.malformed qWasmFastStepping"),
         );
     }
     (body == b"QListThreadsInStopReply").then_some(Ok(Packet::ListThreadsInStopReply))

@@ -223,7 +223,7 @@ impl Host for WasmtimeHost<'_> {
     }
 
     fn local(&self, frame: &wit::Frame, index: usize) -> Option<Value> {
-        self.timed("get-locals (one)", || {
+        self.timed("get-locals", || {
             let values = frame.get_locals(self.debuggee).ok()?;
             values.get(index).map(value)
         })

@@ -1151,3 +1151,31 @@ fn lua_execute_next() {
         .action("next", 400)
         .check();
 }
+
+/// lldb-dap's stepping through real interpreter loops in LLDB 22: fast stepping is left on except
+/// for the steps that would disassemble a long `br_table`.
+#[test]
+fn lua_execute_next_dap() {
+    lua("lua_execute_next_dap", "luaV_execute")
+        .dap()
+        .action("next", 400)
+        .check();
+}
+
+#[test]
+fn zlib_inflate_next_dap() {
+    zlib("zlib_inflate_next_dap")
+        .dap()
+        .hit(5)
+        .action("next", 300)
+        .check();
+}
+
+#[test]
+fn bzip2_decompress_next_dap() {
+    bzip2("bzip2_decompress_next_dap")
+        .dap()
+        .hit(3)
+        .action("next", 300)
+        .check();
+}
