@@ -295,10 +295,20 @@ fn a_second_client_does_not_disturb_the_first_ones_stepping() {
     // take the listener with it, so a refused connection is no longer a failure.
     let finishing = Arc::new(AtomicBool::new(false));
     let refused = Arc::new(AtomicUsize::new(0));
+    // Set once the first client is connected: an intruder that came first would be the client
+    // (and its `k` would end the program), which is not what this test is about.
+    let connected = Arc::new(AtomicBool::new(false));
     let background = {
-        let (stop_flag, finishing, refused) =
-            (stop_flag.clone(), finishing.clone(), refused.clone());
+        let (stop_flag, finishing, refused, connected) = (
+            stop_flag.clone(),
+            finishing.clone(),
+            refused.clone(),
+            connected.clone(),
+        );
         thread::spawn(move || {
+            while !connected.load(Ordering::Relaxed) && !stop_flag.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_millis(2));
+            }
             while !stop_flag.load(Ordering::Relaxed) {
                 match TcpStream::connect(addr) {
                     Ok(stream) => {
@@ -322,6 +332,7 @@ fn a_second_client_does_not_disturb_the_first_ones_stepping() {
         })
     };
     let got = step_trace(&debuggee, STEPS, |i| {
+        connected.store(true, Ordering::Relaxed);
         if i % 4 == 0 {
             intrude(addr);
         }

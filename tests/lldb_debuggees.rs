@@ -298,3 +298,68 @@ fn c_core_module_breakpoint_added_while_stopped() {
 fn rust_wasip2_component_breakpoint_added_while_stopped() {
     breakpoint_added_while_stopped(rust_p2());
 }
+
+/// The issue-26 program through the LLDB integration as the README sets it up (`command script
+/// import lldb/wasm_gdbstub.py`, nothing else): `next` onto and past a 120-case `switch`, `si`
+/// inside the taken case, `finish` back to `main`, `step` into the next call, none crashing LLDB
+/// (which its own fast stepping did on the second `next`), each where native LLDB stops.
+#[test]
+fn c_switch_next_si_finish_step_through_the_integration() {
+    let wasm = fixtures::c_switch();
+    let source = fixtures::fixtures_dir().join("c/switch.c");
+    let line = |text: &str| {
+        let body = std::fs::read_to_string(&source).unwrap();
+        let n = body
+            .lines()
+            .position(|l| l.contains(text))
+            .unwrap_or_else(|| panic!("no `{text}` in switch.c"));
+        format!("switch.c:{}", n + 1)
+    };
+    let integration = common::manifest_dir().join("lldb/wasm_gdbstub.py");
+    let import = format!("command script import {}", integration.display());
+    let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
+    let run = Batch::new(debuggee.addr())
+        .before_connect(&[&import])
+        .commands(&[
+            "breakpoint set --name classify",
+            "continue",
+            "breakpoint delete --force",
+            "next",
+            "next",
+            "si",
+            "si",
+            "next",
+            "finish",
+            "next",
+            "step",
+            "continue",
+        ])
+        .run();
+    let sections = lldb::sections(&run.output());
+    let expect = |command: &str, nth: usize, needle: &str| {
+        let hits: Vec<&String> = sections
+            .iter()
+            .filter(|s| s.lines().next() == Some(command))
+            .collect();
+        let section = hits
+            .get(nth)
+            .unwrap_or_else(|| panic!("no {nth}th `{command}`\n{}", run.transcript()));
+        assert!(
+            section.contains(needle),
+            "`{command}` #{nth} should show {needle}:\n{section}\n{}",
+            run.transcript()
+        );
+    };
+    expect("continue", 0, &line("  int r = 0;"));
+    expect("next", 0, &line("  switch (op) {"));
+    expect("next", 1, &line("  case 0: r = x + 1; break;"));
+    expect("si", 0, "instruction step into");
+    expect("si", 1, &line("  case 0: r = x + 1; break;"));
+    expect("next", 2, &line("  r += 1;"));
+    expect("finish", 0, &line("    s += classify((i * 37) % 121, i);"));
+    expect("next", 3, &line("  for (int i = 0; i < 12; i++)"));
+    expect("step", 0, &line("    s += classify((i * 37) % 121, i);"));
+    let program = debuggee.wait_exit(Duration::from_secs(60));
+    run.assert_success();
+    program.assert_success().assert_stdout_contains("1971");
+}

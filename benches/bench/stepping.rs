@@ -327,9 +327,32 @@ fn corpus(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> 
     }
     let runs = cx.args.runs;
     let integration = crate::common::manifest_dir().join("lldb/wasm_gdbstub.py");
-    for (version, lldb) in [("LLDB 22", &cx.lldb22), ("LLDB 23", &cx.lldb23)] {
+    // The integration's `next` (the stub steps each line), in both LLDBs; and, for comparison,
+    // the alternative it replaced: LLDB's own stepping with fast stepping off, where LLDB
+    // single-steps each instruction (LLDB 23 only: LLDB 22 then stops inside callees).
+    let ways = [
+        (
+            "LLDB 22",
+            &cx.lldb22,
+            "the integration's defaults",
+            format!("command script import {}", integration.display()),
+        ),
+        (
+            "LLDB 23",
+            &cx.lldb23,
+            "the integration's defaults",
+            format!("command script import {}", integration.display()),
+        ),
+        (
+            "LLDB 23",
+            &cx.lldb23,
+            "LLDB's own stepping, fast stepping off",
+            "settings set target.use-fast-stepping false".to_string(),
+        ),
+    ];
+    for (version, lldb, how, setting) in ways {
         progress(&format!(
-            "{version} `next` x{nexts} in {} with lldb/wasm_gdbstub.py: {runs} sessions natively and on Wasm",
+            "{version} `next` x{nexts} in {} ({how}): {runs} sessions natively and on Wasm",
             function.name
         ));
         let workload = Nexts {
@@ -340,7 +363,7 @@ fn corpus(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> 
             // The entry's defaults, on both sides: on Wasm the integration's `next` has the stub
             // step each line (it crashed LLDB here with LLDB's own fast stepping); natively it is
             // LLDB's own `thread step-over`.
-            settings: vec![format!("command script import {}", integration.display())],
+            settings: vec![setting],
             breakpoint: format!("breakpoint set --name {}", function.name),
             first_stop: format!("`{}", function.name),
             last_stop: None,
@@ -357,7 +380,7 @@ fn corpus(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> 
         report.rows.push(
             Row::new(
                 format!(
-                    "{version} `next` in `{}` (the integration's defaults), per `next` ({timing})",
+                    "{version} `next` in `{}` ({how}), per `next` ({timing})",
                     function.name
                 ),
                 millis(wasm.per_next()),
@@ -371,8 +394,8 @@ fn corpus(cx: &Context, cwd: &Path, report: &mut Report) -> measure::Result<()> 
             ),
         );
         report.notes.push(format!(
-            "Per {version} `next` in {} (a logged session of {nexts} minus one without, per \
-             side): {} packets on Wasm ({}), {} natively ({}).",
+            "Per {version} `next` in {} ({how}; a logged session of {nexts} minus one without, \
+             per side): {} packets on Wasm ({}), {} natively ({}).",
             function.name,
             trim_number(total(&wasm_packets)),
             describe_kinds(&wasm_packets),
