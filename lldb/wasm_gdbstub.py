@@ -362,10 +362,22 @@ class SafeStepping:
         pc = frame.GetPC() if frame.IsValid() else lldb.LLDB_INVALID_ADDRESS
         if pc == lldb.LLDB_INVALID_ADDRESS:
             return
-        if pc not in self.safe:
+        # The stub answers for the whole line (every place it starts in its function), so one
+        # question per line: `si` through a line asks once.
+        line = frame.GetLineEntry()
+        function = frame.GetFunction()
+        if line.IsValid() and line.GetLine() != 0 and function.IsValid():
+            key = (
+                function.GetStartAddress().GetLoadAddress(target),
+                str(line.GetFileSpec()),
+                line.GetLine(),
+            )
+        else:
+            key = pc
+        if key not in self.safe:
             reply = send_packet(target.GetDebugger(), "qWasmFastStepping:%x" % pc)
-            self.safe[pc] = reply == "OK"
-        set_fast_stepping(target.GetDebugger(), self.safe[pc])
+            self.safe[key] = reply == "OK"
+        set_fast_stepping(target.GetDebugger(), self.safe[key])
 
 
 def install_stepping(debugger):

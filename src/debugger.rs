@@ -153,12 +153,22 @@ impl<H: Host> Debugger<H> {
         let region = LineStep::of_line(&self.debuggee, site)
             .and_then(|line| line.region(&self.debuggee, site).ok());
         let lines = module.line_table();
-        let rows: Vec<std::ops::Range<u32>> = match &region {
-            Some(region) => region
-                .iter()
-                .map(|&pc| lines.row_around(pc, body.clone()))
-                .collect(),
+        // The rows holding the region, merged, in order.
+        let mut rows: Vec<std::ops::Range<u32>> = Vec::new();
+        let around = |pc: u32| lines.row_around(pc, body.clone());
+        let unmerged: Vec<std::ops::Range<u32>> = match &region {
+            Some(region) => region.iter().map(|&pc| around(pc)).collect(),
             None => vec![body.clone()],
+        };
+        for row in unmerged {
+            match rows.last_mut() {
+                Some(last) if row.start <= last.end => last.end = last.end.max(row.end),
+                _ => rows.push(row),
+            }
+        }
+        let in_rows = |pc: u32| {
+            let after = rows.partition_point(|row| row.start <= pc);
+            after > 0 && rows[after - 1].contains(&pc)
         };
         let mut boundaries = info
             .instruction_boundaries(&module.bytes, func)
@@ -166,7 +176,7 @@ impl<H: Host> Debugger<H> {
         boundaries.push(body.end);
         for w in boundaries.windows(2) {
             let (pc, len) = (w[0], w[1] - w[0]);
-            if !rows.iter().any(|row| row.contains(&pc)) {
+            if !in_rows(pc) {
                 continue;
             }
             let Ok((_, _, decoded)) = info.decode(&module.bytes, pc) else {

@@ -16,7 +16,7 @@
 //! program reaches it, from the index on its operand stack, so a `switch` of hundreds of cases
 //! plants one breakpoint, not hundreds.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use wasmparser::Operator;
 
@@ -129,14 +129,38 @@ impl LineStep {
         Ok(targets)
     }
 
-    /// The instructions a step of the line at `at` may run in its own activation, as LLDB's own
-    /// range stepping would go through them (every `br_table` case followed): with fast stepping
-    /// LLDB disassembles the source rows holding them.
-    pub fn region<H: Host>(&self, debuggee: &Debuggee<H>, at: Site) -> Result<Vec<u32>, String> {
-        let explored = self.explore(debuggee, at, Exploring::Region)?;
-        let mut pcs: Vec<u32> = explored.followed.into_iter().collect();
-        pcs.sort_unstable();
-        Ok(pcs)
+    /// The instructions a step of this line may run in its own activation, from `at` or from
+    /// any other place the line starts in its function, as LLDB's own range stepping would go
+    /// through them (every `br_table` case followed): with fast stepping LLDB disassembles the
+    /// source rows holding them. The same for every pc of the line, so it can be asked once per
+    /// line.
+    pub fn region<H: Host>(
+        &self,
+        debuggee: &Debuggee<H>,
+        at: Site,
+    ) -> Result<BTreeSet<u32>, String> {
+        let module = debuggee
+            .module(at.module)
+            .ok_or_else(|| format!("no module {}", at.module))?;
+        let body = module
+            .info
+            .as_ref()
+            .and_then(|info| info.func_body_range(info.func_containing(at.pc)?))
+            .ok_or_else(|| format!("{:#x} is in no function", at.pc))?;
+        let starts = module
+            .line_table()
+            .starts_of(&self.file, self.line)
+            .into_iter()
+            .filter(|pc| body.contains(pc));
+        let mut region = BTreeSet::new();
+        for from in starts.chain(std::iter::once(at.pc)) {
+            if region.contains(&from) {
+                continue;
+            }
+            let explored = self.explore(debuggee, Site::new(at.module, from), Exploring::Region)?;
+            region.extend(explored.followed);
+        }
+        Ok(region)
     }
 
     /// Follows the control flow from `top` through the instructions of the step's line (and the
