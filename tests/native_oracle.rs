@@ -414,15 +414,12 @@ fn path_str(path: &Path) -> String {
 ///   having stepped out to an older frame, stops there. On x86-64 the unused result in a register
 ///   needs no instruction, the return address is the first instruction of the next line, and the
 ///   very next Wasm stop (on that next line) is where native LLDB stops.
-/// * A native stop on a line that the Wasm code passing between the two stops around it has no
-///   row for: the stops before and after it are the Wasm trace's two consecutive stops, and
-///   either the Wasm code ran forward from the first to the second with no row of that line
-///   starting in between, or every Wasm row of that line is a `br` (a loop's back edge, which
-///   would have been a stop had it run).
-///   At -O0 x86-64 enters a `for (;;)` by a `jmp` attributed to the `for` line; Wasm falls into
-///   the `loop` from the previous line's code, and its rows of the `for` line are at the loop's
-///   back edge only, so no debugger can stop on it there (zlib's `inflate`, `for (;;)` in
-///   `case CODELENS:`).
+/// * A native stop between two native stops that are the Wasm trace's two consecutive stops,
+///   where Wasmtime's own single-step, run through the same stops, passes no start of that line
+///   in that activation between them ([`confirm_with_host_step`] decides, case by case). At -O0
+///   x86-64 enters a `for (;;)` by a `jmp` attributed to the `for` line; Wasm falls into the
+///   `loop` from the previous line's code, and its rows of the `for` line are at the loop's back
+///   edge only (zlib's `inflate`, `for (;;)` in `case CODELENS:`).
 /// * A Wasm stop on a run of `end` instructions that leads straight to the next stop, in the same
 ///   frame (the bytes from its pc up to the next stop's pc are all `end`, 0x0b, an instruction
 ///   without immediates). LLVM attributes the `end`s closing a loop and the block that an early
@@ -430,7 +427,7 @@ fn path_str(path: &Path) -> String {
 ///   of that line (e.g. `luaV_concat`: `} while (total > 1);` falls through the `end`s of
 ///   `return;` on line 648 to the closing brace). An `end` compiles to nothing, and x86-64 has no
 ///   instruction there: native LLDB goes from the loop's condition straight to the next stop.
-fn set_aside(native: &mut Trace, wasm: &mut Trace, wasm_module: &[u8]) {
+fn set_aside(native: &mut Trace, wasm: &mut Trace, wasm_module: &[u8]) -> Vec<Passed> {
     let mut lines_by_file: HashMap<String, HashSet<u32>> = HashMap::new();
     for e in native
         .events
@@ -478,17 +475,31 @@ fn set_aside(native: &mut Trace, wasm: &mut Trace, wasm_module: &[u8]) {
             wasm.events[i].set_aside = Some("Wasm `end`s only, leading to the next stop");
         }
     }
-    set_aside_lines_wasm_passes_without_a_row(native, wasm, wasm_module);
+    set_aside_lines_wasm_passes_without_a_row(native, wasm)
 }
 
 /// The third rule of [`set_aside`], on traces aligned stop by stop.
-fn set_aside_lines_wasm_passes_without_a_row(native: &mut Trace, wasm: &Trace, wasm_module: &[u8]) {
+/// A native stop set aside by the third rule of [`set_aside`]: its index, the Wasm stops around
+/// it (indices into the Wasm trace) and the line whose rows Wasmtime's single-step must not pass
+/// between them.
+struct Passed {
+    native: usize,
+    wasm_before: usize,
+    wasm_after: usize,
+    file: String,
+    line: u32,
+}
+
+/// The third rule of [`set_aside`], on traces aligned stop by stop: marks the candidates, which
+/// [`confirm_with_host_step`] then decides.
+fn set_aside_lines_wasm_passes_without_a_row(native: &mut Trace, wasm: &Trace) -> Vec<Passed> {
     let kept = |events: &[Event]| -> Vec<usize> {
         (0..events.len())
             .filter(|&i| events[i].set_aside.is_none())
             .collect()
     };
     let (n_kept, w_kept) = (kept(&native.events), kept(&wasm.events));
+    let mut passed = Vec::new();
     let (mut a, mut b) = (1, 1);
     while a + 1 < n_kept.len() && b < w_kept.len() {
         let (n, w) = (&native.events[n_kept[a]], &wasm.events[w_kept[b]]);
@@ -500,30 +511,123 @@ fn set_aside_lines_wasm_passes_without_a_row(native: &mut Trace, wasm: &Trace, w
         let before = &native.events[n_kept[a - 1]];
         let after = &native.events[n_kept[a + 1]];
         let wasm_before = &wasm.events[w_kept[b - 1]];
-        let neighbours_match = before.key() == wasm_before.key() && after.key() == w.key();
-        let rows = fixtures::dwarf_line_starts(wasm_module, &format!("/{}", n.file), n.line as u32);
-        let passed = module_offset(&wasm_before.pc).zip(module_offset(&w.pc));
-        let no_row_between = passed.is_some_and(|(from, to)| {
-            from < to
-                && rows
-                    .iter()
-                    .all(|&row| !(from..to).contains(&(row as usize)))
-        });
-        // Every row of the line is a `br` (0x0c): the line is only ever passed on a back edge,
-        // which the Wasm run did not take between these two stops (it would have stopped there).
-        const BR: u8 = 0x0c;
-        let only_back_edges = !rows.is_empty()
-            && rows
-                .iter()
-                .all(|&row| wasm_module.get(row as usize) == Some(&BR));
-        if !(neighbours_match && (no_row_between || only_back_edges)) {
+        let neighbours_match = before.key() == wasm_before.key()
+            && after.key() == w.key()
+            && n.func == w.func
+            && n.depth == w.depth;
+        if !neighbours_match {
             // The first difference no rule explains: the comparison reports it.
-            return;
+            break;
         }
+        let (file, line) = (n.file.clone(), n.line as u32);
         native.events[n_kept[a]].set_aside =
-            Some("no Wasm row of this line between the stops around it");
+            Some("Wasmtime's single-step passes no start of this line between the stops around it");
+        passed.push(Passed {
+            native: n_kept[a],
+            wasm_before: w_kept[b - 1],
+            wasm_after: w_kept[b],
+            file,
+            line,
+        });
         a += 1;
     }
+    passed
+}
+
+/// Decides the stops [`set_aside_lines_wasm_passes_without_a_row`] set aside with Wasmtime's
+/// own single-step (`--host-step`, exact in core modules): the Wasm program is run again to the
+/// trace's first stop and stepped one instruction at a time through the trace's stops; between
+/// the two Wasm stops around each set-aside native stop, no instruction of that activation may
+/// start a row of the native stop's line, or the Wasm side could have stopped there too and the
+/// difference is a real one.
+fn confirm_with_host_step(case: &Case, wasm: &Trace, wasm_module: &[u8], passed: &[Passed]) {
+    use common::rsp::{Client, StopReply};
+    const MAX_HOST_STEPS: usize = 200_000;
+    let Some(last) = passed.iter().map(|p| p.wasm_after).max() else {
+        return;
+    };
+    let start = module_offset(&wasm.events[0].pc).expect("the first stop's pc") as u32;
+    let program_args: Vec<&str> = case.program_args.iter().map(String::as_str).collect();
+    let debuggee = Debuggee::spawn(&case.wasm, &["--host-step"], &program_args);
+    let mut client = Client::connect(debuggee.addr()).expect("connect to the stub");
+    client.set_timeout(Duration::from_secs(60));
+    client.no_ack();
+    assert!(client.request("?").starts_with('T'));
+    let start_addr = common::rsp::code_addr(start);
+    assert_eq!(client.request(&format!("Z0,{start_addr:x},1")), "OK");
+    for _ in 0..case.hit {
+        let reply = client.request("vCont;c:p1.-1");
+        assert!(
+            reply.starts_with('T'),
+            "{}: no start stop: {reply}",
+            case.name
+        );
+    }
+    assert_eq!(client.request(&format!("z0,{start_addr:x},1")), "OK");
+    let depth = |client: &mut Client| client.request("qWasmCallStack:1").len() / 16;
+    let base = depth(&mut client) as i64;
+    // Every host step: (pc, depth relative to the start); and where each trace stop was reached.
+    let mut log: Vec<(u64, i64)> = Vec::new();
+    let mut reached = vec![0usize; last + 1];
+    let mut k = 1;
+    while k <= last {
+        let event = &wasm.events[k];
+        let want = u64::from_str_radix(event.pc.trim_start_matches("0x"), 16).unwrap_or(0);
+        let reply = client.request("vCont;s:p1.1");
+        let stop = StopReply::parse(&reply)
+            .filter(|s| s.kind == 'T')
+            .unwrap_or_else(|| panic!("{}: the host-step run ended: {reply}", case.name));
+        // The expedited pc, register 0, little-endian.
+        let pc = stop
+            .get("00")
+            .and_then(common::rsp::hex_decode)
+            .filter(|bytes| bytes.len() == 8)
+            .map(|bytes| u64::from_le_bytes(bytes.try_into().expect("8 bytes")))
+            .unwrap_or_else(|| panic!("{}: no pc in {reply}", case.name));
+        let here = depth(&mut client) as i64 - base;
+        log.push((pc, here));
+        if pc == want && here == event.depth {
+            reached[k] = log.len();
+            k += 1;
+        }
+        assert!(
+            log.len() < MAX_HOST_STEPS,
+            "{}: Wasmtime's single-step did not reach Wasm stop {k} ({}) in {MAX_HOST_STEPS} \
+             steps",
+            case.name,
+            event.show()
+        );
+    }
+    for p in passed {
+        let activation = wasm.events[p.wasm_before].depth;
+        let rows: HashSet<u64> =
+            fixtures::dwarf_line_starts(wasm_module, &format!("/{}", p.file), p.line)
+                .into_iter()
+                .map(common::rsp::code_addr)
+                .collect();
+        let through = &log[reached[p.wasm_before]..reached[p.wasm_after].saturating_sub(1)];
+        let hit = through
+            .iter()
+            .find(|&&(pc, d)| d == activation && rows.contains(&pc));
+        assert!(
+            hit.is_none(),
+            "{}: native stop {} ({}:{}) was set aside, but Wasmtime's single-step passes a start \
+             of that line at {:#x} between Wasm stops {} and {}",
+            case.name,
+            p.native,
+            p.file,
+            p.line,
+            hit.map_or(0, |h| h.0),
+            p.wasm_before,
+            p.wasm_after
+        );
+    }
+    eprintln!(
+        "{}: Wasmtime's single-step confirms {} set-aside stop(s) in {} steps",
+        case.name,
+        passed.len(),
+        log.len()
+    );
 }
 
 /// The offset in the module of a code address from a trace (`0x4000000000037360`: module 0's
@@ -772,7 +876,8 @@ impl Case {
         let mut native = trace_native(&self);
         let mut wasm = trace_wasm(&self);
         let module = fixtures::program_module(&fixtures::read(&self.wasm));
-        set_aside(&mut native, &mut wasm, &module);
+        let passed = set_aside(&mut native, &mut wasm, &module);
+        confirm_with_host_step(&self, &wasm, &module, &passed);
         compare(&self, &native, &wasm);
     }
 }
