@@ -90,6 +90,9 @@ pub struct Debugger<H: Host> {
     line_step_armed: Option<LineStepKind>,
     /// The line step under way, until the stop that ends it.
     pub(crate) line_step: Option<LineStep>,
+    /// A step's stop shown at its real pc, until the program resumes: see
+    /// `Debugger::a_step_is_shown_to_move`.
+    pub(crate) shown_exactly: Option<Site>,
 }
 
 impl<H: Host> Debugger<H> {
@@ -105,6 +108,7 @@ impl<H: Host> Debugger<H> {
             options,
             line_step_armed: None,
             line_step: None,
+            shown_exactly: None,
         }
     }
 
@@ -211,7 +215,7 @@ impl<H: Host> Debugger<H> {
     /// stands for this pc, that breakpoint's address, so LLDB recognises its hit; otherwise
     /// [`Debuggee::shown_pc`].
     pub fn frame_addr(&self, site: Site) -> u64 {
-        if self.breakpoints.has_user(site) {
+        if self.breakpoints.has_user(site) || self.shown_exactly == Some(site) {
             return site.addr();
         }
         if let Some(user) = self.breakpoints.user_alias_of(site) {

@@ -198,6 +198,7 @@ impl<H: Host> Debugger<H> {
             .first()
             .filter(|_| self.debuggee.stack_is_complete())
             .map(|f| (f.site, stack.len()));
+        self.shown_exactly = None;
         // The last moment the host takes breakpoint edits until the program stops again.
         self.apply_breakpoint_edits();
         self.debuggee.forget_stop();
@@ -301,6 +302,9 @@ impl<H: Host> Debugger<H> {
             Verdict::Report(Stop::StepDone) if self.line_step_goes_on() => Outcome::Running,
             Verdict::Report(stop) => {
                 self.line_step = None;
+                if stop == Stop::StepDone {
+                    self.a_step_is_shown_to_move(from);
+                }
                 let shown_elsewhere = self
                     .debuggee
                     .stack
@@ -505,6 +509,24 @@ impl<H: Host> Debugger<H> {
                 log::info!("line step ends early: {why}");
                 false
             }
+        }
+    }
+
+    /// A step that moved must be shown to have moved: `Debuggee::shown_pc` shows a pc just after
+    /// `block`s and `loop`s at the one of them where a line starts, so a single step from that
+    /// `block` to the next one would be shown where it started. LLDB takes such a stop for a new
+    /// hit of the breakpoint it just stepped off (a hit count of 4 for 1 where four `block`s open
+    /// a line), and natively a step always moves: the stop is shown at its real pc.
+    fn a_step_is_shown_to_move(&mut self, from: Option<(Site, usize)>) {
+        let (Some((from, from_depth)), Some(here)) = (from, self.debuggee.stack.first()) else {
+            return;
+        };
+        let here = here.site;
+        if here != from
+            && self.debuggee.stack.len() == from_depth
+            && self.frame_addr(here) == self.frame_addr(from)
+        {
+            self.shown_exactly = Some(here);
         }
     }
 

@@ -363,3 +363,87 @@ fn c_switch_next_si_finish_step_through_the_integration() {
     run.assert_success();
     program.assert_success().assert_stdout_contains("1971");
 }
+
+/// Breakpoint hit counts as natively on a real program (zlib, `tests/corpus/zlib`), where many
+/// functions' first lines open with several `block`s: each auto-continuing breakpoint is stepped
+/// off by LLDB (`z0`, `vCont;s`, `Z0`, `vCont;c`), and a step shown where it started made LLDB
+/// count one more hit per `block` (`inflate`: 748 hits for 187 calls).
+#[test]
+fn breakpoint_hit_counts_match_native_on_zlib() {
+    const FUNCTIONS: &[&str] = &[
+        "inflate",
+        "crc32_z",
+        "inflateReset2",
+        "deflate_stored",
+        "adler32_z",
+        "updatewindow",
+    ];
+    let commands = |after: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for (i, f) in FUNCTIONS.iter().enumerate() {
+            all.push(format!("breakpoint set --name {f}"));
+            all.push(format!("breakpoint modify --auto-continue true {}", i + 1));
+        }
+        all.extend(after.iter().map(|s| s.to_string()));
+        all.push("breakpoint list".into());
+        all
+    };
+    let hits = |output: &str| -> Vec<String> {
+        output
+            .lines()
+            // The breakpoints' own lines (`1: name = 'inflate', ...`), not their locations'.
+            .filter(|l| l.contains("hit count =") && l.contains(": name = "))
+            .map(|l| l.trim().to_string())
+            .collect()
+    };
+    let server: Vec<(&str, std::ffi::OsString)> = match lldb::version() {
+        lldb::Version::Lldb22 => Vec::new(),
+        lldb::Version::Lldb23 => vec![(
+            "LLDB_DEBUGSERVER_PATH",
+            lldb::lldb_path_for(lldb::Version::Lldb23)
+                .with_file_name("lldb-server")
+                .into_os_string(),
+        )],
+    };
+    let native = lldb::launch_session(
+        Some(&common::corpus::zlib_native()),
+        &[],
+        &commands(&["process launch -o /dev/null"]),
+        &server,
+        &[],
+    );
+    native.assert_success();
+    let mut debuggee = Debuggee::spawn(&common::corpus::zlib_wasm(), &[], &[]);
+    let refs = commands(&["continue"]);
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    let wasm = Batch::new(debuggee.addr()).commands(&refs).run();
+    let program = debuggee.wait_exit(Duration::from_secs(60));
+    wasm.assert_success();
+    program
+        .assert_success()
+        .assert_stdout_contains("inflate_calls=187");
+    let (native_hits, wasm_hits) = (hits(&native.output()), hits(&wasm.output()));
+    assert_eq!(
+        native_hits.len(),
+        FUNCTIONS.len(),
+        "{}",
+        native.transcript()
+    );
+    let counts = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                l.split("hit count =")
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(
+        counts(&wasm_hits),
+        counts(&native_hits),
+        "hit counts of {FUNCTIONS:?}\nwasm: {wasm_hits:#?}\nnative: {native_hits:#?}"
+    );
+}
