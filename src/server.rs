@@ -66,8 +66,9 @@ async fn serve<H: Host>(host: H, options: Options) {
         ));
     }
     info(&format!("wasm-gdbstub listening on {bound}"));
+    // The integration first: without it LLDB's own stepping crashes on long Wasm instructions.
     info(&format!(
-        "In LLDB: process connect --plugin wasm connect://{bound}"
+        "In LLDB: command script import <wasm-gdbstub>/lldb/wasm_gdbstub.py, then wasm-remote {bound}"
     ));
 
     let mut core = Debugger::new(
