@@ -380,8 +380,80 @@ class SafeStepping:
         set_fast_stepping(target.GetDebugger(), self.safe[key])
 
 
+def wasm_return_value(debugger, target, return_type):
+    """The value a Wasm function just returned, as LLDB would show it: on top of the caller's
+    operand stack at the return address (`qWasmStackValue:0;0`), read as `return_type`. None for
+    a function returning nothing or what Wasm returns through memory (a struct's `sret`)."""
+    if not return_type.IsValid() or return_type.GetName() == "void":
+        return None
+    type_class = return_type.GetCanonicalType().GetTypeClass()
+    if type_class in (lldb.eTypeClassStruct, lldb.eTypeClassUnion, lldb.eTypeClassClass,
+                      lldb.eTypeClassArray):
+        return None
+    reply = send_packet(debugger, "qWasmStackValue:0;0")
+    try:
+        raw = bytes.fromhex(reply or "")
+    except ValueError:
+        return None
+    size = return_type.GetByteSize()
+    if not raw or size == 0 or size > len(raw):
+        return None
+    error = lldb.SBError()
+    data = lldb.SBData()
+    data.SetData(error, raw[:size], target.GetByteOrder(), target.GetAddressByteSize())
+    if error.Fail():
+        return None
+    value = target.CreateValueFromData("return", data, return_type)
+    # LLDB numbers it as natively ($0, $1...); the persistent copy's own contents live in memory
+    # LLDB cannot allocate on Wasm, so the text comes from the value read here.
+    persistent = value.Persist()
+    name = persistent.GetName() if persistent.IsValid() and persistent.GetName() else "$"
+    text = value.GetValue() or ""
+    if value.GetSummary():
+        text = (text + " " + value.GetSummary()).strip()
+    return "(%s) %s = %s" % (value.GetTypeName(), name, text)
+
+
+def finish(debugger, arguments, exe_ctx, result, internal_dict):
+    """thread step-out, with the return value shown as natively (`Return value: (int) $0 = 2`):
+    LLDB has no Wasm ABI to find it, the stub has the caller's operand stack."""
+    target = exe_ctx.GetTarget()
+    frame = exe_ctx.GetFrame()
+    full = "thread step-out" + (" " + arguments if arguments.strip() else "")
+    if not (is_wasm(target) and frame.IsValid() and not debugger.GetAsync()):
+        debugger.GetCommandInterpreter().HandleCommand(full, exe_ctx, result)
+        return
+    return_type = frame.GetFunction().GetType().GetFunctionReturnType()
+    depth = frame.GetThread().GetNumFrames() - frame.GetFrameID()
+    stepped = lldb.SBCommandReturnObject()
+    debugger.GetCommandInterpreter().HandleCommand(full, exe_ctx, stepped)
+    output = stepped.GetOutput() or ""
+    thread = exe_ctx.GetProcess().GetSelectedThread()
+    value = None
+    if (
+        stepped.Succeeded()
+        and thread.IsValid()
+        and thread.GetStopReason() == lldb.eStopReasonPlanComplete
+        and thread.GetNumFrames() == depth - 1
+    ):
+        value = wasm_return_value(debugger, target, return_type)
+    if value is not None:
+        # Where LLDB puts it natively: right after the thread's stop line.
+        lines = output.split("\n")
+        at = next((i + 1 for i, l in enumerate(lines) if "stop reason = " in l), len(lines))
+        lines.insert(at, "Return value: %s\n" % value)
+        output = "\n".join(lines)
+    if output:
+        result.Print(output)
+    if stepped.GetError():
+        result.SetError(stepped.GetError())
+    elif stepped.Succeeded():
+        result.SetStatus(lldb.eReturnStatusSuccessFinishNoResult)
+
+
 def install_stepping(debugger):
-    """Replaces LLDB's `next`/`n`/`step`/`s` aliases with the line-stepping commands."""
+    """Replaces LLDB's `next`/`n`/`step`/`s` aliases with the line-stepping commands, and
+    `finish` with one that shows the return value."""
     interp = debugger.GetCommandInterpreter()
     ignored = lldb.SBCommandReturnObject()
     for name, kind, _ in STEP_COMMANDS:
@@ -391,6 +463,8 @@ def install_stepping(debugger):
             "command script add -o -f %s.%s %s"
             % (__name__, "step_over" if kind == "over" else "step_into", name),
         )
+    interp.HandleCommand("command unalias finish", ignored)
+    _run(debugger, "command script add -o -f %s.finish finish" % __name__)
 
 
 def __lldb_init_module(debugger, internal_dict):

@@ -447,3 +447,59 @@ fn breakpoint_hit_counts_match_native_on_zlib() {
         "hit counts of {FUNCTIONS:?}\nwasm: {wasm_hits:#?}\nnative: {native_hits:#?}"
     );
 }
+
+/// `finish` shows the return value as natively (`Return value: (int) $0 = 2`): LLDB has no Wasm
+/// ABI to find it, and the integration's `finish` reads it from the caller's operand stack.
+#[test]
+fn finish_shows_the_return_value_like_native() {
+    let integration = common::manifest_dir().join("lldb/wasm_gdbstub.py");
+    let import = format!("command script import {}", integration.display());
+    let steps = [
+        "breakpoint set --name classify",
+        "continue",
+        "finish",
+        "continue",
+        "finish",
+        "continue",
+        "finish",
+    ];
+    let returns = |output: &str| -> Vec<String> {
+        output
+            .lines()
+            .filter(|l| l.starts_with("Return value:"))
+            .map(str::to_string)
+            .collect()
+    };
+    let server: Vec<(&str, std::ffi::OsString)> = match lldb::version() {
+        lldb::Version::Lldb22 => Vec::new(),
+        lldb::Version::Lldb23 => vec![(
+            "LLDB_DEBUGSERVER_PATH",
+            lldb::lldb_path_for(lldb::Version::Lldb23)
+                .with_file_name("lldb-server")
+                .into_os_string(),
+        )],
+    };
+    let mut native_commands: Vec<String> = vec![
+        "breakpoint set --name classify".into(),
+        "process launch -o /dev/null".into(),
+    ];
+    native_commands.extend(steps[2..].iter().map(|s| s.to_string()));
+    let native = lldb::launch_session(
+        Some(&fixtures::c_native("switch")),
+        std::slice::from_ref(&import),
+        &native_commands,
+        &server,
+        &[],
+    );
+    native.assert_success();
+    let mut debuggee = Debuggee::spawn(&fixtures::c_switch(), &[], &[]);
+    let wasm = Batch::new(debuggee.addr())
+        .before_connect(&[&import])
+        .commands(&steps)
+        .run();
+    let _ = debuggee.wait_exit(Duration::from_secs(60));
+    wasm.assert_success();
+    let expected = returns(&native.output());
+    assert_eq!(expected.len(), 3, "{}", native.transcript());
+    assert_eq!(returns(&wasm.output()), expected, "{}", wasm.transcript());
+}
