@@ -451,6 +451,59 @@ def finish(debugger, arguments, exe_ctx, result, internal_dict):
         result.SetStatus(lldb.eReturnStatusSuccessFinishNoResult)
 
 
+# ---------------------------------------------------------------------------------------------
+# Function pointers. A C function pointer on Wasm is a slot of the module's function table, so
+# LLDB prints `0x00000005` where natively it shows the function (`0x... (prog`f at f.c:12)`). The
+# stub knows what the module's element segments put in each slot (`qWasmIndirectFunction`); this
+# summary shows it in LLDB's native format, after the slot number.
+
+FUNCTION_POINTER_CATEGORY = "wasm-gdbstub"
+
+
+def is_function_pointer(sbtype, internal_dict):
+    """Summary recognizer: a pointer to a function, in a Wasm module."""
+    canonical = sbtype.GetCanonicalType()
+    if not canonical.IsPointerType() or not canonical.GetPointeeType().IsFunctionType():
+        return False
+    # The type does not say which target it is from; the summary is for the selected one (a
+    # native function pointer keeps LLDB's own summary).
+    debugger = getattr(lldb, "debugger", None)
+    return bool(debugger) and is_wasm(debugger.GetSelectedTarget())
+
+
+def function_pointer_summary(valobj, internal_dict):
+    index = valobj.GetValueAsUnsigned(0)
+    target = valobj.GetTarget()
+    if index == 0 or not is_wasm(target):
+        return None
+    frame = valobj.GetFrame()
+    within = frame.GetPC() if frame.IsValid() else 0x4000000000000000
+    reply = send_packet(target.GetDebugger(), "qWasmIndirectFunction:%x,%x" % (within, index))
+    try:
+        address = target.ResolveLoadAddress(int(reply, 16))
+    except (TypeError, ValueError):
+        return None
+    context = address.GetSymbolContext(lldb.eSymbolContextEverything)
+    name = context.GetFunction().GetName() or context.GetSymbol().GetName()
+    if not name:
+        return None
+    where = name
+    line = context.GetLineEntry()
+    if line.IsValid() and line.GetFileSpec().GetFilename():
+        where = "%s at %s:%d" % (name, line.GetFileSpec().GetFilename(), line.GetLine())
+    return "(%s`%s)" % (context.GetModule().GetFileSpec().GetFilename(), where)
+
+
+def install_function_pointers(debugger):
+    _run(
+        debugger,
+        "type summary add -w %s -F %s.function_pointer_summary "
+        "--recognizer-function %s.is_function_pointer"
+        % (FUNCTION_POINTER_CATEGORY, __name__, __name__),
+    )
+    _run(debugger, "type category enable %s" % FUNCTION_POINTER_CATEGORY)
+
+
 def install_stepping(debugger):
     """Replaces LLDB's `next`/`n`/`step`/`s` aliases with the line-stepping commands, and
     `finish` with one that shows the return value."""
@@ -486,3 +539,4 @@ def __lldb_init_module(debugger, internal_dict):
     )
     install_stop_hook(debugger)
     install_stepping(debugger)
+    install_function_pointers(debugger)

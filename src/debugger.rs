@@ -211,6 +211,35 @@ impl<H: Host> Debugger<H> {
         Ok(None)
     }
 
+    /// The code address of the function a C function pointer's value, `index`, stands for in the
+    /// module of code address `within`: a Wasm function pointer is a slot of the module's table
+    /// 0, filled by its element segments when it is instantiated. The address is the function's
+    /// start as its DWARF gives it (`low_pc`, where its opening line starts).
+    pub fn indirect_function_at(&self, within: u64, index: u32) -> Result<u64, Refusal> {
+        let site = self.code_site(within)?;
+        let module = self
+            .debuggee
+            .module(site.module)
+            .ok_or_else(|| Refusal::new(format!("no module {}", site.module)))?;
+        let info = module
+            .info
+            .as_ref()
+            .ok_or_else(|| Refusal::new(format!("module {} could not be decoded", site.module)))?;
+        let func = info.table_function(index).ok_or_else(|| {
+            Refusal::new(format!(
+                "slot {index} of {}'s table holds no function",
+                module.name
+            ))
+        })?;
+        let body = info.func_body_range(func).ok_or_else(|| {
+            Refusal::new(format!(
+                "slot {index} of {}'s table is an imported function",
+                module.name
+            ))
+        })?;
+        Ok(addr::code_addr(site.module, body.start))
+    }
+
     /// The address LLDB is shown for a frame at `site`: where a user breakpoint LLDB planted
     /// stands for this pc, that breakpoint's address, so LLDB recognises its hit; otherwise
     /// [`Debuggee::shown_pc`].

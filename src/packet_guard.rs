@@ -38,6 +38,10 @@ pub enum Packet {
     /// address `addr` (`OK`) or why not (an error with the reason), for the integration to turn
     /// it off where it would crash LLDB or lose the step.
     FastStepping(u64),
+    /// `qWasmIndirectFunction:addr,index`: the code address of the function in slot `index` of
+    /// the table of the module holding code address `addr` (what a C function pointer points
+    /// to), for the integration to show function pointers as natively.
+    IndirectFunction { within: u64, index: u32 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,6 +230,18 @@ fn parse_answered(body: &[u8]) -> Option<Result<Packet, &'static str>> {
             b"into" => Ok(Packet::LineStep(Some(LineStepKind::Into))),
             b"off" => Ok(Packet::LineStep(None)),
             _ => Err("E.QWasmLineStep takes over, into or off"),
+        });
+    }
+    if let Some(args) = body.strip_prefix(b"qWasmIndirectFunction:") {
+        let parsed = args
+            .iter()
+            .position(|&b| b == b',')
+            .and_then(|comma| Some((hex(&args[..comma])?, hex(&args[comma + 1..])?)));
+        return Some(match parsed {
+            Some((within, index)) => u32::try_from(index)
+                .map(|index| Packet::IndirectFunction { within, index })
+                .map_err(|_| "E.table index too large"),
+            None => Err("E.malformed qWasmIndirectFunction"),
         });
     }
     if let Some(arg) = body.strip_prefix(b"qWasmFastStepping:") {

@@ -274,6 +274,12 @@ impl<'c, H: Host> Session<'c, H> {
                 self.target.core.arm_line_step(kind);
                 self.replies.push_raw(&frame("OK"));
             }
+            Packet::IndirectFunction { within, index } => {
+                match self.target.core.indirect_function_at(within, index) {
+                    Ok(addr) => self.replies.push_raw(&frame(&format!("{addr:x}"))),
+                    Err(why) => self.replies.push_raw(&refusal_reply("01", &why.0)),
+                }
+            }
             Packet::FastStepping(addr) => match self.target.core.fast_stepping_hazard_at(addr) {
                 Ok(None) => self.replies.push_raw(&frame("OK")),
                 Ok(Some(hazard)) => self.replies.push_raw(&refusal_reply("02", &hazard)),
@@ -789,6 +795,15 @@ mod tests {
         let mut session = start(&mut core);
         assert!(exchange(&mut session, "QWasmLineStep:sideways").starts_with("$E"));
         assert!(exchange(&mut session, "qWasmFastStepping:zz").starts_with("$E"));
+        assert!(exchange(&mut session, "qWasmIndirectFunction:zz").starts_with("$E"));
+        // The test module has no table: the slot holds no function, and the reply says so.
+        assert!(
+            exchange(
+                &mut session,
+                &format!("qWasmIndirectFunction:{},1", addr(first))
+            )
+            .starts_with("$E01;")
+        );
         assert!(exchange(&mut session, "qWasmFastStepping:10").starts_with("$E01;"));
         // A function of nops, without line information: LLDB may step it its own way.
         assert_eq!(

@@ -25,8 +25,8 @@ use crate::control_flow::{self, Callees, Decoded, FunctionFlow, InstrKind, Opera
 use crate::dwarf::DwarfSections;
 
 use wasmparser::{
-    CompositeInnerType, ElementItems, Encoding, ExternalKind, FuncType, KnownCustom, Name,
-    Operator, OperatorsReader, Parser, Payload, TableInit, TypeRef,
+    CompositeInnerType, ElementItems, ElementKind, Encoding, ExternalKind, FuncType, KnownCustom,
+    Name, Operator, OperatorsReader, Parser, Payload, TableInit, TypeRef,
 };
 
 /// Why a query could not be answered.
@@ -137,6 +137,10 @@ pub struct ModuleInfo {
     /// Functions that may end up in a table or a `funcref` at run time: sorted, unique.
     referenced: Vec<u32>,
     has_element_section: bool,
+    /// What the active element segments put in table 0 at instantiation: (first slot, function
+    /// indices). C, C++ and Rust code never change the table afterwards; `call_indirect` and
+    /// function pointers are slots in it.
+    table0_segments: Vec<(u32, Vec<Option<u32>>)>,
     start_func: Option<u32>,
     start_export: Option<u32>,
     run_export: Option<u32>,
@@ -247,18 +251,49 @@ impl ModuleInfo {
                 Payload::ElementSection(reader) => {
                     info.has_element_section = true;
                     for element in reader {
-                        match element?.items {
+                        let element = element?;
+                        let first_slot = match &element.kind {
+                            ElementKind::Active {
+                                table_index,
+                                offset_expr,
+                            } if table_index.unwrap_or(0) == 0 => {
+                                let mut ops = offset_expr.get_operators_reader();
+                                match ops.read() {
+                                    Ok(Operator::I32Const { value }) => u32::try_from(value).ok(),
+                                    _ => None,
+                                }
+                            }
+                            _ => None,
+                        };
+                        match element.items {
                             ElementItems::Functions(funcs) => {
+                                let mut slots = Vec::new();
                                 for func in funcs {
-                                    info.referenced.push(func?);
+                                    let func = func?;
+                                    info.referenced.push(func);
+                                    slots.push(Some(func));
+                                }
+                                if let Some(first) = first_slot {
+                                    info.table0_segments.push((first, slots));
                                 }
                             }
                             ElementItems::Expressions(_, exprs) => {
+                                let mut slots = Vec::new();
                                 for expr in exprs {
+                                    let expr = expr?;
                                     collect_ref_funcs(
-                                        expr?.get_operators_reader(),
+                                        expr.get_operators_reader(),
                                         &mut info.referenced,
                                     )?;
+                                    slots.push(match expr.get_operators_reader().read() {
+                                        Ok(Operator::RefFunc { function_index }) => {
+                                            Some(function_index)
+                                        }
+                                        _ => None,
+                                    });
+                                }
+                                if let Some(first) = first_slot {
+                                    info.table0_segments.push((first, slots));
                                 }
                             }
                         }
@@ -412,6 +447,18 @@ impl ModuleInfo {
     /// Offset of the first instruction of a defined function; `None` for imports.
     pub fn func_entry(&self, func_index: u32) -> Option<u32> {
         self.body(func_index).map(|b| b.entry)
+    }
+
+    /// The function in slot `index` of table 0 as the module's active element segments fill it
+    /// (a C function pointer's value); `None` for an empty or unknown slot.
+    pub fn table_function(&self, index: u32) -> Option<u32> {
+        self.table0_segments
+            .iter()
+            .rev()
+            .find_map(|(first, funcs)| {
+                let at = index.checked_sub(*first)?;
+                *funcs.get(usize::try_from(at).ok()?)?
+            })
     }
 
     /// The function a direct `call` at `pc` calls; `None` for any other instruction.

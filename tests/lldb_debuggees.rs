@@ -503,3 +503,65 @@ fn finish_shows_the_return_value_like_native() {
     assert_eq!(expected.len(), 3, "{}", native.transcript());
     assert_eq!(returns(&wasm.output()), expected, "{}", wasm.transcript());
 }
+
+/// Function pointers show the function as natively (`strm->zalloc = 0x... (prog`zcalloc at
+/// zutil.c:303)`): on Wasm a function pointer is a slot of the module's table, which the stub
+/// resolves through the element segments (`qWasmIndirectFunction`) for the integration's summary.
+/// zlib's `z_stream` carries the allocator's two function pointers.
+#[test]
+fn function_pointers_show_their_function_like_native() {
+    let integration = common::manifest_dir().join("lldb/wasm_gdbstub.py");
+    let import = format!("command script import {}", integration.display());
+    let show = ["frame variable strm->zalloc strm->zfree", "p strm->zfree"];
+    // What follows the module name: `zcalloc at zutil.c:303)`.
+    let functions = |output: &str| -> Vec<String> {
+        output
+            .lines()
+            .filter(|l| l.contains("_func) ") && l.contains('`'))
+            .filter_map(|l| l.split('`').nth(1).map(str::to_string))
+            .collect()
+    };
+    let server: Vec<(&str, std::ffi::OsString)> = match lldb::version() {
+        lldb::Version::Lldb22 => Vec::new(),
+        lldb::Version::Lldb23 => vec![(
+            "LLDB_DEBUGSERVER_PATH",
+            lldb::lldb_path_for(lldb::Version::Lldb23)
+                .with_file_name("lldb-server")
+                .into_os_string(),
+        )],
+    };
+    let mut native_commands: Vec<String> = vec![
+        "breakpoint set --name inflate".into(),
+        "process launch -o /dev/null".into(),
+    ];
+    native_commands.extend(show.iter().map(|s| s.to_string()));
+    let native = lldb::launch_session(
+        Some(&common::corpus::zlib_native()),
+        std::slice::from_ref(&import),
+        &native_commands,
+        &server,
+        &[],
+    );
+    native.assert_success();
+    let mut debuggee = Debuggee::spawn(&common::corpus::zlib_wasm(), &[], &[]);
+    let mut commands = vec!["breakpoint set --name inflate", "continue"];
+    commands.extend(show);
+    let wasm = Batch::new(debuggee.addr())
+        .before_connect(&[&import])
+        .commands(&commands)
+        .run();
+    drop(debuggee.wait_exit(Duration::from_secs(60)));
+    wasm.assert_success();
+    let expected = functions(&native.output());
+    assert_eq!(
+        expected,
+        [
+            "zcalloc at zutil.c:303)",
+            "zcfree at zutil.c:309)",
+            "zcfree at zutil.c:309)"
+        ],
+        "{}",
+        native.transcript()
+    );
+    assert_eq!(functions(&wasm.output()), expected, "{}", wasm.transcript());
+}
