@@ -3,6 +3,7 @@
 //! its methods and the [`crate::execution::Outcome`]s they return. It knows nothing of RSP: the
 //! `gdb` module translates packets into these calls and the results into replies.
 
+use crate::access_bounds::{Base, access_bases};
 use crate::addr::{self, Location, Site};
 use crate::breakpoints::{Breakpoints, UserBreakpoint};
 use crate::debuggee::{AccessError, Debuggee};
@@ -77,7 +78,7 @@ pub struct Debugger<H: Host> {
     pub watchpoints: Watchpoints,
     /// Every instruction of a module that touches its linear memory, decoded the first time a
     /// watchpoint is set in that module (a 16 MB module has a few hundred thousand).
-    memory_accesses: HashMap<u32, Vec<(u32, Access)>>,
+    memory_accesses: HashMap<u32, Vec<(u32, Access, Base)>>,
     /// The memory access of each instruction that carries a watch breakpoint.
     watch_accesses: HashMap<Site, Access>,
     pub(crate) run: RunState<H::Pending>,
@@ -414,13 +415,20 @@ impl<H: Host> Debugger<H> {
             };
             let accesses = self.memory_accesses.entry(module).or_insert_with(|| {
                 (info.num_imported_funcs()..info.num_funcs())
-                    .filter_map(|func| info.memory_accesses(&m.bytes, func).ok())
+                    .filter_map(|func| {
+                        let accesses = info.memory_accesses(&m.bytes, func).ok()?;
+                        let bases = access_bases(info, &m.bytes, func).unwrap_or_default();
+                        Some(accesses.into_iter().map(move |(pc, access)| {
+                            (pc, access, bases.get(&pc).copied().unwrap_or(Base::Unknown))
+                        }))
+                    })
                     .flatten()
                     .collect()
             });
+            let initial_sp = info.stack_pointer().map(|(_, initial)| initial);
             let mut count: u64 = 0;
-            for &(pc, access) in accesses.iter() {
-                if watchpoints.wants(module, &access) {
+            for &(pc, access, base) in accesses.iter() {
+                if watchpoints.wants(module, &access, base, initial_sp) {
                     plan.sites.insert(Site::new(module, pc), access);
                     count += 1;
                 }

@@ -385,6 +385,16 @@ impl<H: Host> Debugger<H> {
         }
         if let Some(watch) = watch_step {
             if self.breakpoints.classify(&sites, depth) == Hit::StepDone {
+                // An `end` runs nothing and has no source line: natively the access is followed
+                // by the next statement's first instruction, so step on to it.
+                if self.at_inner_end(here)
+                    && let Ok(plan) = self.step_plan()
+                {
+                    self.breakpoints.set_step(plan);
+                    return Verdict::Resume {
+                        watch_step: Some(watch),
+                    };
+                }
                 return Verdict::Report(Stop::Watch(watch));
             }
         } else if let Some(watch) = self.watch_hit(here) {
@@ -581,6 +591,21 @@ impl<H: Host> Debugger<H> {
                 .map(|pc| Site::new(here.module, pc)),
         );
         sites
+    }
+
+    /// Whether the instruction at `site` is the `end` of a construct inside its function.
+    fn at_inner_end(&self, site: Site) -> bool {
+        self.debuggee
+            .module(site.module)
+            .and_then(|m| {
+                let info = m.info.as_ref()?;
+                let (_, flow, decoded) = info.decode(&m.bytes, site.pc).ok()?;
+                Some(
+                    matches!(decoded.op, wasmparser::Operator::End)
+                        && flow.nesting_at(site.pc).ok()? > 1,
+                )
+            })
+            .unwrap_or(false)
     }
 
     /// Whether the innermost frame's next instruction stays in its activation (see

@@ -4,6 +4,7 @@
 //! unit-tested and fuzzed on the host against `fake_host`; only the Wasmtime bindings
 //! (`wasmtime_host`) and the sockets (`server`, `connection`) build for `wasm32` alone.
 
+pub mod access_bounds;
 pub mod addr;
 pub mod args;
 pub mod breakpoints;

@@ -130,6 +130,16 @@ pub struct ModuleInfo {
     func_sig: Vec<Option<u32>>,
     /// Signature id of every type index.
     type_sig: Vec<Option<u32>>,
+    /// (params, results) of every type index that is a function type.
+    type_arity: Vec<Option<(u32, u32)>>,
+    /// Type index of every function, imports first.
+    func_type: Vec<u32>,
+    /// Globals the module imports (they come first in the global index space).
+    num_imported_globals: u32,
+    /// The `i32.const` initial value of each defined global that has one.
+    global_init: Vec<Option<u64>>,
+    /// The global the name section calls `__stack_pointer` (LLVM's shadow stack pointer).
+    stack_pointer_global: Option<u32>,
     /// Defined functions in code-section order, which is also ascending offset order.
     bodies: Vec<Body>,
     /// Sorted by function index, unique.
@@ -182,11 +192,18 @@ impl ModuleInfo {
                         for sub in group?.into_types() {
                             let sig = match sub.composite_type.inner {
                                 CompositeInnerType::Func(ty) => {
+                                    info.type_arity.push(Some((
+                                        u32::try_from(ty.params().len()).unwrap_or(u32::MAX),
+                                        u32::try_from(ty.results().len()).unwrap_or(u32::MAX),
+                                    )));
                                     let next_id = u32::try_from(sig_ids.len())
                                         .map_err(|_| BytecodeError::TooLarge)?;
                                     Some(*sig_ids.entry(ty).or_insert(next_id))
                                 }
-                                _ => None,
+                                _ => {
+                                    info.type_arity.push(None);
+                                    None
+                                }
                             };
                             info.type_sig.push(sig);
                         }
@@ -198,6 +215,9 @@ impl ModuleInfo {
                         // wit-component's fixup module fills the shim's table of lowered imports.
                         if matches!(import.ty, TypeRef::Table(_)) && import.name == "$imports" {
                             info.component_role = Some("component-fixups");
+                        }
+                        if let TypeRef::Global(_) = import.ty {
+                            info.num_imported_globals += 1;
                         }
                         if let TypeRef::Func(t) | TypeRef::FuncExact(t) = import.ty {
                             import_types.push(t);
@@ -220,10 +240,17 @@ impl ModuleInfo {
                 }
                 Payload::GlobalSection(reader) => {
                     for global in reader {
+                        let global = global?;
                         collect_ref_funcs(
-                            global?.init_expr.get_operators_reader(),
+                            global.init_expr.get_operators_reader(),
                             &mut info.referenced,
                         )?;
+                        info.global_init.push(
+                            match global.init_expr.get_operators_reader().read() {
+                                Ok(Operator::I32Const { value }) => Some(u64::from(value as u32)),
+                                _ => None,
+                            },
+                        );
                     }
                 }
                 Payload::ExportSection(reader) => {
@@ -349,6 +376,11 @@ impl ModuleInfo {
             .chain(defined_types.iter())
             .map(|&t| info.type_sig.get(t as usize).copied().flatten())
             .collect();
+        info.func_type = import_types
+            .iter()
+            .chain(defined_types.iter())
+            .copied()
+            .collect();
         info.referenced.sort_unstable();
         info.referenced.dedup();
         info.func_names.sort_by_key(|(index, _)| *index);
@@ -367,6 +399,14 @@ impl ModuleInfo {
                     for naming in map {
                         let Ok(naming) = naming else { break };
                         self.func_names.push((naming.index, naming.name.into()));
+                    }
+                }
+                Ok(Name::Global(map)) => {
+                    for naming in map {
+                        let Ok(naming) = naming else { break };
+                        if naming.name == "__stack_pointer" {
+                            self.stack_pointer_global = Some(naming.index);
+                        }
                     }
                 }
                 Ok(_) => {}
@@ -392,6 +432,26 @@ impl ModuleInfo {
 
     pub fn num_imported_funcs(&self) -> u32 {
         self.num_imported_funcs
+    }
+
+    /// (params, results) of function `func_index`'s type.
+    pub fn func_arity(&self, func_index: u32) -> Option<(u32, u32)> {
+        let ty = *self.func_type.get(usize::try_from(func_index).ok()?)?;
+        self.type_arity(ty)
+    }
+
+    /// (params, results) of type `type_index`, if it is a function type.
+    pub fn type_arity(&self, type_index: u32) -> Option<(u32, u32)> {
+        *self.type_arity.get(usize::try_from(type_index).ok()?)?
+    }
+
+    /// LLVM's shadow stack pointer and its value at instantiation: every address derived from it
+    /// lies in the stack, below that value (the stack grows down from it).
+    pub fn stack_pointer(&self) -> Option<(u32, u64)> {
+        let global = self.stack_pointer_global?;
+        let defined = global.checked_sub(self.num_imported_globals)?;
+        let initial = (*self.global_init.get(usize::try_from(defined).ok()?)?)?;
+        Some((global, initial))
     }
 
     /// Imported plus defined functions.

@@ -2,6 +2,7 @@
 //! to run (decoded from the bytecode, its address taken from the operand stack) touches one.
 //! Breakpoints on every instruction that may access the watched memory bring each access here.
 
+use crate::access_bounds::{Base, may_touch};
 use crate::memory_access::Access;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -64,7 +65,13 @@ impl Watchpoints {
 
     /// Whether any watchpoint cares about this kind of access at all (to choose which
     /// instructions need a breakpoint).
-    pub fn wants(&self, module: u32, access: &Access) -> bool {
+    /// Whether the access, whose address comes from `base` (see `crate::access_bounds`), may
+    /// make an access a watchpoint of `module` watches; `initial_sp` bounds stack addresses.
+    pub fn wants(&self, module: u32, access: &Access, base: Base, initial_sp: Option<u64>) -> bool {
+        let base = match (base, initial_sp) {
+            (Base::Stack(_), None) => Base::Unknown,
+            _ => base,
+        };
         access.memory == 0
             && self.list.iter().any(|w| {
                 w.module == module
@@ -73,6 +80,13 @@ impl Watchpoints {
                         WatchKind::Read => access.reads(),
                         WatchKind::ReadWrite => true,
                     }
+                    && may_touch(
+                        base,
+                        access,
+                        initial_sp.unwrap_or(0),
+                        w.start,
+                        w.start.saturating_add(w.len),
+                    )
             })
     }
 
@@ -131,7 +145,15 @@ mod tests {
         assert_eq!(ws.hit(0, &store(8), &[96, 7]), Some(w));
         assert_eq!(ws.hit(0, &load(4), &[100]), None);
         assert_eq!(ws.hit(1, &store(4), &[100, 7]), None);
-        assert!(ws.wants(0, &store(4)) && !ws.wants(0, &load(4)));
+        let unknown = |access: &Access| ws.wants(0, access, Base::Unknown, None);
+        assert!(unknown(&store(4)) && !unknown(&load(4)));
+        // A store to a constant address elsewhere, or to the stack below the watched range, is
+        // not wanted; a stack store is when the stack's bound is unknown.
+        assert!(!ws.wants(0, &store(4), Base::Const(200), Some(64)));
+        assert!(ws.wants(0, &store(4), Base::Const(98), Some(64)));
+        assert!(!ws.wants(0, &store(4), Base::Stack(0), Some(64)));
+        assert!(ws.wants(0, &store(4), Base::Stack(40), Some(64)));
+        assert!(ws.wants(0, &store(4), Base::Stack(0), None));
     }
 
     #[test]
