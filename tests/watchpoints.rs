@@ -182,11 +182,11 @@ fn a_heap_field_watchpoint_reports_every_write_like_native() {
                 old = number(v);
             } else if let Some(v) = line.strip_prefix("new value: ") {
                 new = number(v);
-            } else if let Some(shown) = line.strip_prefix("-> ") {
-                if let Some(n) = new.take() {
-                    let at = shown.split_whitespace().next().unwrap_or("").to_string();
-                    out.push((old.take(), n, at));
-                }
+            } else if let Some(shown) = line.strip_prefix("-> ")
+                && let Some(n) = new.take()
+            {
+                let at = shown.split_whitespace().next().unwrap_or("").to_string();
+                out.push((old.take(), n, at));
             }
         }
         out
