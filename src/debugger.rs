@@ -141,14 +141,7 @@ impl<H: Host> Debugger<H> {
     ///   seen, `if`, `else`, `try_table` and the throws.
     pub fn fast_stepping_hazard_at(&self, addr: u64) -> Result<Option<String>, Refusal> {
         let site = self.code_site(addr)?;
-        let module = self
-            .debuggee
-            .module(site.module)
-            .ok_or_else(|| Refusal::new(format!("no module {}", site.module)))?;
-        let info = module
-            .info
-            .as_ref()
-            .ok_or_else(|| Refusal::new(format!("module {} could not be decoded", site.module)))?;
+        let (module, info) = self.analysed_module(site)?;
         let func = info
             .func_containing(site.pc)
             .ok_or_else(|| Refusal::new(format!("{addr:#x} is in no function")))?;
@@ -212,12 +205,17 @@ impl<H: Host> Debugger<H> {
         Ok(None)
     }
 
-    /// The code address of the function a C function pointer's value, `index`, stands for in the
-    /// module of code address `within`: a Wasm function pointer is a slot of the module's table
-    /// 0, filled by its element segments when it is instantiated. The address is the function's
-    /// start as its DWARF gives it (`low_pc`, where its opening line starts).
-    pub fn indirect_function_at(&self, within: u64, index: u32) -> Result<u64, Refusal> {
-        let site = self.code_site(within)?;
+    /// The module of `site` with its analysis, or why a request about it is refused.
+    fn analysed_module(
+        &self,
+        site: Site,
+    ) -> Result<
+        (
+            &crate::debuggee::Module<H::Module>,
+            &crate::wasm_module::ModuleInfo,
+        ),
+        Refusal,
+    > {
         let module = self
             .debuggee
             .module(site.module)
@@ -226,6 +224,16 @@ impl<H: Host> Debugger<H> {
             .info
             .as_ref()
             .ok_or_else(|| Refusal::new(format!("module {} could not be decoded", site.module)))?;
+        Ok((module, info))
+    }
+
+    /// The code address of the function a C function pointer's value, `index`, stands for in the
+    /// module of code address `within`: a Wasm function pointer is a slot of the module's table
+    /// 0, filled by its element segments when it is instantiated. The address is the function's
+    /// start as its DWARF gives it (`low_pc`, where its opening line starts).
+    pub fn indirect_function_at(&self, within: u64, index: u32) -> Result<u64, Refusal> {
+        let site = self.code_site(within)?;
+        let (module, info) = self.analysed_module(site)?;
         let func = info.table_function(index).ok_or_else(|| {
             Refusal::new(format!(
                 "slot {index} of {}'s table holds no function",

@@ -315,8 +315,7 @@ fn c_switch_next_si_finish_step_through_the_integration() {
             .unwrap_or_else(|| panic!("no `{text}` in switch.c"));
         format!("switch.c:{}", n + 1)
     };
-    let integration = common::manifest_dir().join("lldb/wasm_gdbstub.py");
-    let import = format!("command script import {}", integration.display());
+    let import = lldb::integration_import();
     let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
     let run = Batch::new(debuggee.addr())
         .before_connect(&[&import])
@@ -396,21 +395,9 @@ fn breakpoint_hit_counts_match_native_on_zlib() {
             .map(|l| l.trim().to_string())
             .collect()
     };
-    let server: Vec<(&str, std::ffi::OsString)> = match lldb::version() {
-        lldb::Version::Lldb22 => Vec::new(),
-        lldb::Version::Lldb23 => vec![(
-            "LLDB_DEBUGSERVER_PATH",
-            lldb::lldb_path_for(lldb::Version::Lldb23)
-                .with_file_name("lldb-server")
-                .into_os_string(),
-        )],
-    };
-    let native = lldb::launch_session(
-        Some(&common::corpus::zlib_native()),
-        &[],
+    let native = lldb::native_session(
+        &common::corpus::zlib_native(),
         &commands(&["process launch -o /dev/null"]),
-        &server,
-        &[],
     );
     native.assert_success();
     let mut debuggee = Debuggee::spawn(&common::corpus::zlib_wasm(), &[], &[]);
@@ -452,8 +439,7 @@ fn breakpoint_hit_counts_match_native_on_zlib() {
 /// ABI to find it, and the integration's `finish` reads it from the caller's operand stack.
 #[test]
 fn finish_shows_the_return_value_like_native() {
-    let integration = common::manifest_dir().join("lldb/wasm_gdbstub.py");
-    let import = format!("command script import {}", integration.display());
+    let import = lldb::integration_import();
     let steps = [
         "breakpoint set --name classify",
         "continue",
@@ -470,27 +456,12 @@ fn finish_shows_the_return_value_like_native() {
             .map(str::to_string)
             .collect()
     };
-    let server: Vec<(&str, std::ffi::OsString)> = match lldb::version() {
-        lldb::Version::Lldb22 => Vec::new(),
-        lldb::Version::Lldb23 => vec![(
-            "LLDB_DEBUGSERVER_PATH",
-            lldb::lldb_path_for(lldb::Version::Lldb23)
-                .with_file_name("lldb-server")
-                .into_os_string(),
-        )],
-    };
     let mut native_commands: Vec<String> = vec![
         "breakpoint set --name classify".into(),
         "process launch -o /dev/null".into(),
     ];
     native_commands.extend(steps[2..].iter().map(|s| s.to_string()));
-    let native = lldb::launch_session(
-        Some(&fixtures::c_native("switch")),
-        std::slice::from_ref(&import),
-        &native_commands,
-        &server,
-        &[],
-    );
+    let native = lldb::native_session(&fixtures::c_native("switch"), &native_commands);
     native.assert_success();
     let mut debuggee = Debuggee::spawn(&fixtures::c_switch(), &[], &[]);
     let wasm = Batch::new(debuggee.addr())
@@ -510,8 +481,7 @@ fn finish_shows_the_return_value_like_native() {
 /// zlib's `z_stream` carries the allocator's two function pointers.
 #[test]
 fn function_pointers_show_their_function_like_native() {
-    let integration = common::manifest_dir().join("lldb/wasm_gdbstub.py");
-    let import = format!("command script import {}", integration.display());
+    let import = lldb::integration_import();
     let show = ["frame variable strm->zalloc strm->zfree", "p strm->zfree"];
     // What follows the module name: `zcalloc at zutil.c:303)`.
     let functions = |output: &str| -> Vec<String> {
@@ -521,27 +491,12 @@ fn function_pointers_show_their_function_like_native() {
             .filter_map(|l| l.split('`').nth(1).map(str::to_string))
             .collect()
     };
-    let server: Vec<(&str, std::ffi::OsString)> = match lldb::version() {
-        lldb::Version::Lldb22 => Vec::new(),
-        lldb::Version::Lldb23 => vec![(
-            "LLDB_DEBUGSERVER_PATH",
-            lldb::lldb_path_for(lldb::Version::Lldb23)
-                .with_file_name("lldb-server")
-                .into_os_string(),
-        )],
-    };
     let mut native_commands: Vec<String> = vec![
         "breakpoint set --name inflate".into(),
         "process launch -o /dev/null".into(),
     ];
     native_commands.extend(show.iter().map(|s| s.to_string()));
-    let native = lldb::launch_session(
-        Some(&common::corpus::zlib_native()),
-        std::slice::from_ref(&import),
-        &native_commands,
-        &server,
-        &[],
-    );
+    let native = lldb::native_session(&common::corpus::zlib_native(), &native_commands);
     native.assert_success();
     let mut debuggee = Debuggee::spawn(&common::corpus::zlib_wasm(), &[], &[]);
     let mut commands = vec!["breakpoint set --name inflate", "continue"];

@@ -165,8 +165,7 @@ fn a_watchpoint_too_costly_for_a_large_program_is_refused_and_the_program_runs_o
 #[test]
 fn a_heap_field_watchpoint_reports_every_write_like_native() {
     const HITS: usize = 12;
-    let integration = manifest_dir().join("lldb/wasm_gdbstub.py");
-    let import = format!("command script import {}", integration.display());
+    let import = lldb::integration_import();
     let watch = "watchpoint set expression -w write -s 4 -- \
                  &((struct inflate_state *)strm->state)->mode";
     let mut after: Vec<String> = vec![watch.to_string(), "breakpoint disable".into()];
@@ -191,27 +190,12 @@ fn a_heap_field_watchpoint_reports_every_write_like_native() {
         }
         out
     };
-    let server: Vec<(&str, std::ffi::OsString)> = match lldb::version() {
-        lldb::Version::Lldb22 => Vec::new(),
-        lldb::Version::Lldb23 => vec![(
-            "LLDB_DEBUGSERVER_PATH",
-            lldb::lldb_path_for(lldb::Version::Lldb23)
-                .with_file_name("lldb-server")
-                .into_os_string(),
-        )],
-    };
     let mut native_commands = vec![
         "breakpoint set --name inflate".to_string(),
         "process launch -o /dev/null".to_string(),
     ];
     native_commands.extend(after.iter().cloned());
-    let native = lldb::launch_session(
-        Some(&corpus::zlib_native()),
-        std::slice::from_ref(&import),
-        &native_commands,
-        &server,
-        &[],
-    );
+    let native = lldb::native_session(&corpus::zlib_native(), &native_commands);
     native.assert_success();
     let mut debuggee = Debuggee::spawn(&corpus::zlib_wasm(), &[], &[]);
     let mut commands = vec!["breakpoint set --name inflate", "continue"];

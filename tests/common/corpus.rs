@@ -138,34 +138,7 @@ fn lua_fetch_manifest() -> PathBuf {
 }
 
 fn find_lua_source_dir() -> PathBuf {
-    let manifest = lua_fetch_manifest();
-    let mut cmd = fixtures::cargo_command();
-    cmd.current_dir(manifest.parent().expect("manifest dir"))
-        .args(["metadata", "--format-version", "1", "--locked"])
-        .arg("--manifest-path")
-        .arg(&manifest);
-    let stdout = fixtures::run_build(&mut cmd, "cargo metadata (fetching lua-src)");
-    let meta: serde_json::Value =
-        serde_json::from_slice(&stdout).expect("cargo metadata printed invalid JSON");
-    let package = meta["packages"]
-        .as_array()
-        .expect("cargo metadata: no packages")
-        .iter()
-        .find(|p| p["name"] == "lua-src" && p["version"] == LUA_SRC_VERSION)
-        .unwrap_or_else(|| {
-            panic!(
-                "cargo metadata for {} lists no lua-src {LUA_SRC_VERSION}",
-                manifest.display()
-            )
-        });
-    let crate_dir = Path::new(
-        package["manifest_path"]
-            .as_str()
-            .expect("lua-src manifest_path"),
-    )
-    .parent()
-    .expect("lua-src crate dir")
-    .to_path_buf();
+    let crate_dir = registry_crate_dir(&lua_fetch_manifest(), "lua-src", LUA_SRC_VERSION);
     let mut dirs: Vec<PathBuf> = fs::read_dir(&crate_dir)
         .unwrap_or_else(|e| panic!("read {}: {e}", crate_dir.display()))
         .map(|e| e.expect("dir entry").path())

@@ -270,6 +270,36 @@ pub fn expect_in(sections: &[String], command: &str, needle: &str, run: &LldbRun
     );
 }
 
+/// Runs this run's LLDB on a native program, as a user of the project's LLDB integration does
+/// (`lldb/wasm_gdbstub.py` imported first: on a native target its commands are LLDB's own), with
+/// `commands` after the target is created; LLDB 23 is given its own `lldb-server`.
+pub fn native_session(program: &Path, commands: &[String]) -> LldbRun {
+    let server: Vec<(&str, OsString)> = match version() {
+        Version::Lldb22 => Vec::new(),
+        Version::Lldb23 => vec![(
+            "LLDB_DEBUGSERVER_PATH",
+            lldb_path_for(Version::Lldb23)
+                .with_file_name("lldb-server")
+                .into_os_string(),
+        )],
+    };
+    launch_session(
+        Some(program),
+        &[integration_import()],
+        commands,
+        &server,
+        &[],
+    )
+}
+
+/// `command script import` of the project's LLDB integration, `lldb/wasm_gdbstub.py`.
+pub fn integration_import() -> String {
+    format!(
+        "command script import {}",
+        super::manifest_dir().join("lldb/wasm_gdbstub.py").display()
+    )
+}
+
 /// Runs this run's `lldb -b` with `-O before` (before the target), `-o commands` and optionally a
 /// target file, from the package root, with `env` set and `remove` unset; the launcher's own
 /// settings (`WASMTIME`, `WASM_GDBSTUB_COMPONENT`, `WASM_GDBSTUB_LAUNCH_ARGS`) are always unset,
