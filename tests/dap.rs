@@ -641,3 +641,55 @@ fn dap_next_through_a_large_switch() {
     let program = debuggee.wait_exit(Duration::from_secs(60));
     program.assert_success().assert_stdout_contains("1971");
 }
+
+/// lldb-dap shows a C function pointer's function as native lldb-dap does, through the
+/// integration's summary (zlib's `z_stream.zalloc`, a slot of the Wasm table).
+#[test]
+fn dap_shows_the_function_a_function_pointer_points_to() {
+    let wasm = common::corpus::zlib_wasm();
+    let source = common::corpus::zlib_inflate_src();
+    let first = line_containing(
+        &source,
+        "    if (inflateStateCheck(strm) || strm->next_out == Z_NULL ||",
+    );
+    let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
+    let addr = debuggee.addr().to_string();
+    let config = launch_json_config("attach", &wasm, Some(&addr));
+    let mut dap = Dap::start(&[]);
+    initialize(&mut dap);
+    let seq = dap.send("attach", config);
+    dap.event("initialized");
+    let set = set_line_breakpoints(&mut dap, &source, &[first]);
+    assert_eq!(
+        set["body"]["breakpoints"][0]["verified"],
+        json!(true),
+        "{set}"
+    );
+    dap.request("configurationDone", json!({}));
+    let stopped = dap.event("stopped");
+    assert_eq!(
+        stopped["body"]["reason"],
+        "breakpoint",
+        "{}",
+        dap.transcript()
+    );
+    let thread = stopped["body"]["threadId"].as_i64().expect("threadId");
+    let trace = stack_trace(&mut dap, thread);
+    let frame = trace["body"]["stackFrames"][0]["id"].clone();
+    let shown = dap.request(
+        "evaluate",
+        json!({ "expression": "strm->zalloc", "frameId": frame, "context": "watch" }),
+    );
+    let result = shown["body"]["result"].as_str().unwrap_or("");
+    assert!(
+        result.contains("`zcalloc at zutil.c:303)"),
+        "{shown}\n{}",
+        dap.transcript()
+    );
+    finish_without_breakpoints(&mut dap, &source, thread);
+    dap.wait("the attach response", |m| {
+        m["request_seq"].as_i64() == Some(seq)
+    });
+    let program = debuggee.wait_exit(Duration::from_secs(60));
+    program.assert_success();
+}
