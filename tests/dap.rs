@@ -414,6 +414,61 @@ fn dap_launch_through_the_wasm_platform() {
     assert!(dap.output.contains("total=20"), "{}", dap.transcript());
 }
 
+/// A program started under the stub and attached with the launch.json attach configuration,
+/// stopped at a source breakpoint on `line` of `source`.
+struct Attached {
+    dap: Dap,
+    debuggee: Debuggee,
+    /// The attach request, answered once the program has run to its end.
+    seq: i64,
+    thread: i64,
+    /// The breakpoint as `setBreakpoints` reported it.
+    breakpoint: Json,
+    stopped: Json,
+}
+
+fn attach_and_stop_at(wasm: &Path, source: &Path, line: u32) -> Attached {
+    let debuggee = Debuggee::spawn(wasm, &[], &[]);
+    let addr = debuggee.addr().to_string();
+    let config = launch_json_config("attach", wasm, Some(&addr));
+    let mut dap = Dap::start(&[]);
+    initialize(&mut dap);
+    let seq = dap.send("attach", config);
+    dap.event("initialized");
+    let set = set_line_breakpoints(&mut dap, source, &[line]);
+    let breakpoint = set["body"]["breakpoints"][0].clone();
+    assert_eq!(breakpoint["verified"], json!(true), "{set}");
+    dap.request("configurationDone", json!({}));
+    let stopped = dap.event("stopped");
+    assert_eq!(
+        stopped["body"]["reason"],
+        "breakpoint",
+        "{}",
+        dap.transcript()
+    );
+    let thread = stopped["body"]["threadId"].as_i64().expect("threadId");
+    Attached {
+        dap,
+        debuggee,
+        seq,
+        thread,
+        breakpoint,
+        stopped,
+    }
+}
+
+impl Attached {
+    /// Clears the breakpoints and runs the program to its end; its output.
+    fn finish(mut self, source: &Path) -> common::Output {
+        finish_without_breakpoints(&mut self.dap, source, self.thread);
+        let seq = self.seq;
+        self.dap.wait("the attach response", |m| {
+            m["request_seq"].as_i64() == Some(seq)
+        });
+        self.debuggee.wait_exit(Duration::from_secs(60))
+    }
+}
+
 /// The 1-based number of the one line of `source` that contains `text`.
 fn line_containing(source: &Path, text: &str) -> u32 {
     let body =
@@ -484,35 +539,19 @@ fn dap_cpp_corpus_breakpoint_stack_variables_and_steps() {
     let caller = "algorithms_demo(corpus::Checksum&)";
     let callee = "corpus::algo::collatz_steps(long)";
 
-    let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
-    let addr = debuggee.addr().to_string();
-    let config = launch_json_config("attach", &wasm, Some(&addr));
-    let mut dap = Dap::start(&[]);
-    initialize(&mut dap);
-    let seq = dap.send("attach", config);
-    dap.event("initialized");
-
-    let set = set_line_breakpoints(&mut dap, &source, &[call_line]);
-    let bp = &set["body"]["breakpoints"][0];
-    assert_eq!(bp["verified"], json!(true), "{set}");
-    assert_eq!(bp["line"].as_i64(), Some(call_line as i64), "{set}");
-
-    dap.request("configurationDone", json!({}));
-    let stopped = dap.event("stopped");
+    let mut session = attach_and_stop_at(&wasm, &source, call_line);
+    let bp = &session.breakpoint;
+    assert_eq!(bp["line"].as_i64(), Some(call_line as i64), "{bp}");
     assert_eq!(
-        stopped["body"]["reason"],
-        "breakpoint",
-        "{}",
-        dap.transcript()
-    );
-    assert_eq!(
-        stopped["body"]["hitBreakpointIds"],
+        session.stopped["body"]["hitBreakpointIds"],
         json!([bp["id"]]),
-        "{stopped}"
+        "{}",
+        session.stopped
     );
-    let thread = stopped["body"]["threadId"].as_i64().expect("threadId");
+    let thread = session.thread;
+    let dap = &mut session.dap;
 
-    let (trace, locals) = top_locals(&mut dap, thread);
+    let (trace, locals) = top_locals(dap, thread);
     assert_eq!(
         top_frames(&trace, 2),
         [frame(caller, call_line), frame("main", main_line)],
@@ -528,7 +567,7 @@ fn dap_cpp_corpus_breakpoint_stack_variables_and_steps() {
 
     // stepIn: into the call's callee. LLDB 22 stops on its opening line (README known limits),
     // so only the function and its caller are asserted.
-    let trace = step(&mut dap, "stepIn", thread);
+    let trace = step(dap, "stepIn", thread);
     let frames = top_frames(&trace, 3);
     assert_eq!(frames[0].0, callee, "{trace}");
     assert_eq!(frames[0].1, "main.cpp", "{trace}");
@@ -539,18 +578,18 @@ fn dap_cpp_corpus_breakpoint_stack_variables_and_steps() {
     );
 
     // stepOut: back in the caller, on the call line, with its locals unchanged.
-    let trace = step(&mut dap, "stepOut", thread);
+    let trace = step(dap, "stepOut", thread);
     assert_eq!(
         top_frames(&trace, 2),
         [frame(caller, call_line), frame("main", main_line)],
         "{trace}"
     );
     let top = trace["body"]["stackFrames"][0].clone();
-    let locals = frame_locals(&mut dap, &top);
+    let locals = frame_locals(dap, &top);
     assert!(has(&locals, "n", "1"), "{locals:?}");
 
     // next: over ring.push to the range-for's header.
-    let trace = step(&mut dap, "next", thread);
+    let trace = step(dap, "next", thread);
     assert_eq!(
         top_frames(&trace, 2),
         [frame(caller, loop_line), frame("main", main_line)],
@@ -566,15 +605,11 @@ fn dap_cpp_corpus_breakpoint_stack_variables_and_steps() {
         "{}",
         dap.transcript()
     );
-    let (trace, locals) = top_locals(&mut dap, thread);
+    let (trace, locals) = top_locals(dap, thread);
     assert_eq!(top_frames(&trace, 1), [frame(caller, call_line)], "{trace}");
     assert!(has(&locals, "n", "2"), "{locals:?}");
 
-    finish_without_breakpoints(&mut dap, &source, thread);
-    dap.wait("the attach response", |m| {
-        m["request_seq"].as_i64() == Some(seq)
-    });
-    let program = debuggee.wait_exit(Duration::from_secs(60));
+    let program = session.finish(&source);
     program
         .assert_success()
         .assert_stdout_contains("algorithms: odd-squares=20 sum=10660 fold=477699 ring=157/8")
@@ -597,29 +632,9 @@ fn dap_next_through_a_large_switch() {
     let call = line_containing(&source, "    s += classify((i * 37) % 121, i);");
     let at = |name: &str, line: u32| (name.to_string(), "switch.c".to_string(), line as i64);
 
-    let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
-    let addr = debuggee.addr().to_string();
-    let config = launch_json_config("attach", &wasm, Some(&addr));
-    let mut dap = Dap::start(&[]);
-    initialize(&mut dap);
-    let seq = dap.send("attach", config);
-    dap.event("initialized");
-    let set = set_line_breakpoints(&mut dap, &source, &[first]);
-    assert_eq!(
-        set["body"]["breakpoints"][0]["verified"],
-        json!(true),
-        "{set}"
-    );
-    dap.request("configurationDone", json!({}));
-    let stopped = dap.event("stopped");
-    assert_eq!(
-        stopped["body"]["reason"],
-        "breakpoint",
-        "{}",
-        dap.transcript()
-    );
-    let thread = stopped["body"]["threadId"].as_i64().expect("threadId");
-    set_line_breakpoints(&mut dap, &source, &[]);
+    let mut session = attach_and_stop_at(&wasm, &source, first);
+    let (dap, thread) = (&mut session.dap, session.thread);
+    set_line_breakpoints(dap, &source, &[]);
 
     for (name, line) in [
         ("classify", switch),
@@ -628,17 +643,13 @@ fn dap_next_through_a_large_switch() {
         ("classify", ret),
         ("main", call),
     ] {
-        let trace = step(&mut dap, "next", thread);
+        let trace = step(dap, "next", thread);
         assert_eq!(top_frames(&trace, 1), [at(name, line)], "{trace}");
     }
-    let trace = step(&mut dap, "next", thread);
+    let trace = step(dap, "next", thread);
     assert_eq!(top_frames(&trace, 1)[0].0, "main", "{trace}");
 
-    finish_without_breakpoints(&mut dap, &source, thread);
-    dap.wait("the attach response", |m| {
-        m["request_seq"].as_i64() == Some(seq)
-    });
-    let program = debuggee.wait_exit(Duration::from_secs(60));
+    let program = session.finish(&source);
     program.assert_success().assert_stdout_contains("1971");
 }
 
@@ -652,29 +663,9 @@ fn dap_shows_the_function_a_function_pointer_points_to() {
         &source,
         "    if (inflateStateCheck(strm) || strm->next_out == Z_NULL ||",
     );
-    let mut debuggee = Debuggee::spawn(&wasm, &[], &[]);
-    let addr = debuggee.addr().to_string();
-    let config = launch_json_config("attach", &wasm, Some(&addr));
-    let mut dap = Dap::start(&[]);
-    initialize(&mut dap);
-    let seq = dap.send("attach", config);
-    dap.event("initialized");
-    let set = set_line_breakpoints(&mut dap, &source, &[first]);
-    assert_eq!(
-        set["body"]["breakpoints"][0]["verified"],
-        json!(true),
-        "{set}"
-    );
-    dap.request("configurationDone", json!({}));
-    let stopped = dap.event("stopped");
-    assert_eq!(
-        stopped["body"]["reason"],
-        "breakpoint",
-        "{}",
-        dap.transcript()
-    );
-    let thread = stopped["body"]["threadId"].as_i64().expect("threadId");
-    let trace = stack_trace(&mut dap, thread);
+    let mut session = attach_and_stop_at(&wasm, &source, first);
+    let (dap, thread) = (&mut session.dap, session.thread);
+    let trace = stack_trace(dap, thread);
     let frame = trace["body"]["stackFrames"][0]["id"].clone();
     let shown = dap.request(
         "evaluate",
@@ -686,10 +677,5 @@ fn dap_shows_the_function_a_function_pointer_points_to() {
         "{shown}\n{}",
         dap.transcript()
     );
-    finish_without_breakpoints(&mut dap, &source, thread);
-    dap.wait("the attach response", |m| {
-        m["request_seq"].as_i64() == Some(seq)
-    });
-    let program = debuggee.wait_exit(Duration::from_secs(60));
-    program.assert_success();
+    session.finish(&source).assert_success();
 }
