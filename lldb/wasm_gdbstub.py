@@ -225,7 +225,7 @@ class StopHook:
     """The one stop hook (LLDB heads each hook's output with its name once there are two): at the
     first stop of a target with a Rust module (the connect's initial stop, or the first breakpoint
     of `run`), load the toolchain's formatters and say so in one line; at every stop of a Wasm
-    target, choose LLDB's fast stepping for the function stopped in (`SafeStepping`)."""
+    target, choose LLDB's fast stepping for the line stopped on (`SafeStepping`)."""
 
     def __init__(self, target, extra_args, internal_dict):
         self.checked = set()
@@ -274,11 +274,13 @@ def install_stop_hook(debugger):
 # LLDB's own step command ask for one single step: LLDB's thread plan sees one step that ends
 # where its range stepping would have, and reports it as it always does.
 
+# LLDB's aliases the integration replaces, and the functions below that stand in for them.
 STEP_COMMANDS = (
-    ("next", "over", "thread step-over"),
-    ("n", "over", "thread step-over"),
-    ("step", "into", "thread step-in"),
-    ("s", "into", "thread step-in"),
+    ("next", "step_over"),
+    ("n", "step_over"),
+    ("step", "step_into"),
+    ("s", "step_into"),
+    ("finish", "finish"),
 )
 
 
@@ -509,15 +511,9 @@ def install_stepping(debugger):
     `finish` with one that shows the return value."""
     interp = debugger.GetCommandInterpreter()
     ignored = lldb.SBCommandReturnObject()
-    for name, kind, _ in STEP_COMMANDS:
+    for name, function in STEP_COMMANDS:
         interp.HandleCommand("command unalias %s" % name, ignored)
-        _run(
-            debugger,
-            "command script add -o -f %s.%s %s"
-            % (__name__, "step_over" if kind == "over" else "step_into", name),
-        )
-    interp.HandleCommand("command unalias finish", ignored)
-    _run(debugger, "command script add -o -f %s.finish finish" % __name__)
+        _run(debugger, "command script add -o -f %s.%s %s" % (__name__, function, name))
 
 
 def __lldb_init_module(debugger, internal_dict):

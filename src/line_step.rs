@@ -79,16 +79,11 @@ impl LineStep {
     /// step is then one instruction, as LLDB steps code without line information).
     pub fn start<H: Host>(kind: LineStepKind, debuggee: &Debuggee<H>) -> Option<LineStep> {
         let stack = debuggee.frame_sites();
-        let top = stack.first()?;
-        let module = debuggee.module(top.module)?;
-        let info = module.info.as_ref()?;
-        let body = info.func_body_range(info.func_containing(top.pc)?)?;
-        let (file, line) = module.line_table().line_containing(top.pc, body.start)?;
+        let top = *stack.first()?;
         Some(LineStep {
             kind,
             depth: stack.len(),
-            file: file.to_string(),
-            line,
+            ..LineStep::of_line(debuggee, top)?
         })
     }
 

@@ -549,21 +549,7 @@ fn confirm_with_host_step(case: &Case, wasm: &Trace, wasm_module: &[u8], passed:
     let start = module_offset(&wasm.events[0].pc).expect("the first stop's pc") as u32;
     let program_args: Vec<&str> = case.program_args.iter().map(String::as_str).collect();
     let debuggee = Debuggee::spawn(&case.wasm, &["--host-step"], &program_args);
-    let mut client = Client::connect(debuggee.addr()).expect("connect to the stub");
-    client.set_timeout(Duration::from_secs(60));
-    client.no_ack();
-    assert!(client.request("?").starts_with('T'));
-    let start_addr = common::rsp::code_addr(start);
-    assert_eq!(client.request(&format!("Z0,{start_addr:x},1")), "OK");
-    for _ in 0..case.hit {
-        let reply = client.request("vCont;c:p1.-1");
-        assert!(
-            reply.starts_with('T'),
-            "{}: no start stop: {reply}",
-            case.name
-        );
-    }
-    assert_eq!(client.request(&format!("z0,{start_addr:x},1")), "OK");
+    let mut client = Client::stopped_at(debuggee.addr(), common::rsp::code_addr(start), case.hit);
     let depth = |client: &mut Client| client.request("qWasmCallStack:1").len() / 16;
     let base = depth(&mut client) as i64;
     // Every host step: (pc, depth relative to the start); and where each trace stop was reached.

@@ -17,9 +17,8 @@ mod common;
 
 use std::path::Path;
 use std::thread;
-use std::time::Duration;
 
-use common::rsp::{Client, StopReply, code_addr};
+use common::rsp::{Client, code_addr};
 use common::{Debuggee, corpus, fixtures, wasm};
 
 fn steps_per_start() -> usize {
@@ -63,20 +62,7 @@ struct Stepper {
 impl Stepper {
     fn start(program: &Path, stub_args: &[&str], entry: u32) -> Stepper {
         let debuggee = Debuggee::spawn(program, stub_args, &[]);
-        let mut client = Client::connect(debuggee.addr()).expect("connect to the stub");
-        client.set_timeout(Duration::from_secs(60));
-        client.no_ack();
-        assert!(client.request("?").starts_with('T'));
-        let addr = code_addr(entry);
-        assert_eq!(client.request(&format!("Z0,{addr:x},1")), "OK");
-        let reply = client.request("vCont;c:p1.-1");
-        let stop = StopReply::parse(&reply)
-            .unwrap_or_else(|| panic!("no stop at the start breakpoint: {reply}"));
-        assert!(
-            stop.get("swbreak").is_some(),
-            "expected the start breakpoint, got {reply}"
-        );
-        assert_eq!(client.request(&format!("z0,{addr:x},1")), "OK");
+        let client = Client::stopped_at(debuggee.addr(), code_addr(entry), 1);
         Stepper { client, debuggee }
     }
 
@@ -195,17 +181,7 @@ fn one_instruction_apart(before: &[u64], after: &[u64]) -> bool {
 fn check_one_instruction_per_step(program: &Path, start_addr: u64) {
     let steps = steps_per_start();
     let debuggee = Debuggee::spawn(program, &[], &[]);
-    let mut client = Client::connect(debuggee.addr()).expect("connect to the stub");
-    client.set_timeout(Duration::from_secs(60));
-    client.no_ack();
-    assert!(client.request("?").starts_with('T'));
-    assert_eq!(client.request(&format!("Z0,{start_addr:x},1")), "OK");
-    let reply = client.request("vCont;c:p1.-1");
-    assert!(
-        reply.contains("swbreak"),
-        "expected the start breakpoint: {reply}"
-    );
-    assert_eq!(client.request(&format!("z0,{start_addr:x},1")), "OK");
+    let client = Client::stopped_at(debuggee.addr(), start_addr, 1);
     let mut stepper = Stepper { client, debuggee };
     let mut before = stepper.call_stack();
     let mut taken = 0;

@@ -102,6 +102,26 @@ impl Client {
         ))
     }
 
+    /// A client of the stub at `addr` in no-ack mode, the program stopped at the `hits`-th hit
+    /// of a breakpoint at code address `at`, which is then removed. Panics if a stop is not
+    /// that breakpoint.
+    pub fn stopped_at(addr: SocketAddr, at: u64, hits: u32) -> Client {
+        let mut client = Client::connect(addr).expect("connect to the stub");
+        client.set_timeout(Duration::from_secs(60));
+        client.no_ack();
+        assert!(client.request("?").starts_with('T'));
+        assert_eq!(client.request(&format!("Z0,{at:x},1")), "OK");
+        for _ in 0..hits {
+            let reply = client.request("vCont;c:p1.-1");
+            assert!(
+                reply.contains("swbreak"),
+                "expected the breakpoint at {at:#x}: {reply}"
+            );
+        }
+        assert_eq!(client.request(&format!("z0,{at:x},1")), "OK");
+        client
+    }
+
     /// Sends `payload` and returns the decoded reply. Panics (with the packet
     /// log) on error or timeout.
     #[track_caller]
