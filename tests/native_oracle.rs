@@ -847,7 +847,7 @@ impl Case {
     }
 
     /// Step as lldb-dap does (LLDB's own `SBThread` stepping, with the integration's stop hook
-    /// choosing fast stepping per function), not through the CLI commands.
+    /// choosing fast stepping per line), not through the CLI commands.
     fn dap(mut self) -> Self {
         self.entry = Entry::Dap;
         self
